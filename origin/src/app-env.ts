@@ -1,0 +1,7 @@
+import type { ClientIpVars } from "./http/client-ip";
+import type { Services } from "./services";
+
+/** Hono's typing for every origin route: what middleware puts on the context. */
+export interface AppEnv {
+  Variables: ClientIpVars & { services: Services; requestId: string };
+}

@@ -1,0 +1,340 @@
+import type { Database } from "./clickhouse";
+
+// Versioned, idempotent schema migrations. Every statement is safe to run again (IF NOT EXISTS),
+// so several origin processes starting at once against one server, or a crash half-way through a
+// migration, converge on the same schema. Applied versions are recorded for operators to read;
+// correctness never depends on that record.
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+const fastpath = `
+CREATE TABLE IF NOT EXISTS fastpath (
+  measurement_uid String,
+  report_id String,
+  input String,
+  probe_cc LowCardinality(String),
+  probe_asn UInt32,
+  test_name LowCardinality(String),
+  test_start_time DateTime,
+  measurement_start_time DateTime,
+  filename String DEFAULT '',
+  scores String,
+  platform String,
+  anomaly String,
+  confirmed String,
+  msm_failure String,
+  domain String,
+  software_name String,
+  software_version String,
+  control_failure String DEFAULT '',
+  blocking_general Float32 DEFAULT 0,
+  is_ssl_expected Int8 DEFAULT 0,
+  page_len UInt32 DEFAULT 0,
+  page_len_ratio Float32 DEFAULT 0,
+  server_cc String DEFAULT '',
+  server_asn Int8 DEFAULT 0,
+  server_as_name String DEFAULT '',
+  update_time DateTime64(3) MATERIALIZED now64(),
+  test_version String,
+  test_runtime Float32,
+  architecture String,
+  engine_name String,
+  engine_version String,
+  blocking_type String,
+  test_helper_address LowCardinality(String),
+  test_helper_type LowCardinality(String),
+  ooni_run_link_id Nullable(UInt64),
+  is_verified LowCardinality(String) DEFAULT 'u'
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY (measurement_start_time, report_id, input, measurement_uid)
+SETTINGS index_granularity = 8192`;
+
+const jsonl = `
+CREATE TABLE IF NOT EXISTS jsonl (
+  report_id String,
+  input String,
+  s3path String,
+  linenum Int32,
+  measurement_uid String,
+  date Date,
+  source String,
+  byte_offset UInt64 DEFAULT 0,
+  byte_length UInt32 DEFAULT 0,
+  update_time DateTime64(3) MATERIALIZED now64()
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY (report_id, input, measurement_uid)`;
+
+const citizenlab = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  domain String,
+  url String,
+  cc FixedString(2),
+  category_code String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (domain, url, cc, category_code)`;
+
+const urlPriorities = `
+CREATE TABLE IF NOT EXISTS url_priorities (
+  sign Int8,
+  category_code String,
+  cc String,
+  domain String,
+  url String,
+  priority Int32
+)
+ENGINE = CollapsingMergeTree(sign)
+ORDER BY (category_code, cc, domain, url, priority)`;
+
+// Counters feeding test-list prioritization: maintained by ClickHouse itself on every fastpath insert.
+const countersTestList = `
+CREATE MATERIALIZED VIEW IF NOT EXISTS counters_test_list
+(day DateTime, probe_cc String, input String, msmt_cnt UInt64)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (probe_cc, input, day)
+AS SELECT toDate(measurement_start_time) AS day, probe_cc, input, count() AS msmt_cnt
+FROM fastpath
+INNER JOIN citizenlab ON fastpath.input = citizenlab.url
+WHERE measurement_start_time < now() AND measurement_start_time > now() - toIntervalDay(8)
+  AND test_name = 'web_connectivity'
+GROUP BY day, probe_cc, input`;
+
+const countersAsnTestList = `
+CREATE MATERIALIZED VIEW IF NOT EXISTS counters_asn_test_list
+(week DateTime, probe_cc String, probe_asn UInt32, input String, msmt_cnt UInt64)
+ENGINE = SummingMergeTree
+ORDER BY (probe_cc, probe_asn, input, week)
+AS SELECT toStartOfWeek(measurement_start_time) AS week, probe_cc, probe_asn, input, count() AS msmt_cnt
+FROM fastpath
+INNER JOIN citizenlab ON fastpath.input = citizenlab.url
+WHERE measurement_start_time < now() AND measurement_start_time > now() - toIntervalDay(8)
+  AND test_name = 'web_connectivity'
+GROUP BY week, probe_cc, probe_asn, input`;
+
+const fingerprints = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
+  name String,
+  scope Enum8('nat' = 1, 'isp' = 2, 'prod' = 3, 'inst' = 4, 'vbw' = 5, 'fp' = 6, 'injb' = 7, 'prov' = 8),
+  other_names String,
+  location_found String,
+  pattern_type Enum8('full' = 1, 'prefix' = 2, 'contains' = 3, 'regexp' = 4),
+  pattern String,
+  confidence_no_fp UInt8,
+  expected_countries String,
+  source String,
+  exp_url String,
+  notes String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY name`;
+
+const asnmeta = `
+CREATE TABLE IF NOT EXISTS asnmeta (
+  asn UInt32,
+  org_name String,
+  cc String,
+  changed Date,
+  aut_name String,
+  source String
+)
+ENGINE = MergeTree
+ORDER BY (asn, changed)`;
+
+const accounts = `
+CREATE TABLE IF NOT EXISTS accounts (
+  account_id FixedString(32),
+  role Enum8('user' = 1, 'admin' = 2),
+  update_time DateTime64(3) MATERIALIZED now64()
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY account_id`;
+
+const sessionExpunge = `
+CREATE TABLE IF NOT EXISTS session_expunge (
+  account_id FixedString(32),
+  threshold DateTime,
+  update_time DateTime64(3) MATERIALIZED now64()
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY account_id`;
+
+const msmtFeedback = `
+CREATE TABLE IF NOT EXISTS msmt_feedback (
+  measurement_uid String,
+  account_id String,
+  status String,
+  comment String DEFAULT '',
+  update_time DateTime64(3) MATERIALIZED now64()
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY (measurement_uid, account_id)`;
+
+const incidents = `
+CREATE TABLE IF NOT EXISTS incidents (
+  id String,
+  title String,
+  text String,
+  short_description String,
+  event_type LowCardinality(String),
+  published UInt8,
+  deleted UInt8 DEFAULT 0,
+  reported_by String,
+  email_address String DEFAULT '',
+  creator_account_id FixedString(32),
+  start_time DateTime DEFAULT now(),
+  end_time Nullable(DateTime),
+  create_time DateTime,
+  update_time DateTime DEFAULT now(),
+  CCs Array(FixedString(2)),
+  ASNs Array(UInt32),
+  domains Array(String),
+  tags Array(String),
+  links Array(String),
+  test_names Array(String)
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY id`;
+
+const oonirun = `
+CREATE TABLE IF NOT EXISTS oonirun (
+  oonirun_link_id UInt64,
+  revision UInt32,
+  translation_revision UInt32 DEFAULT 0,
+  date_created DateTime64(3),
+  date_updated DateTime64(3),
+  creator_account_id FixedString(32),
+  expiration_date DateTime64(3),
+  name String,
+  name_intl String,
+  short_description String,
+  short_description_intl String,
+  description String,
+  description_intl String,
+  author String,
+  icon String,
+  color String,
+  nettests String,
+  update_time DateTime64(3) MATERIALIZED now64()
+)
+ENGINE = ReplacingMergeTree(update_time)
+ORDER BY (oonirun_link_id, revision)`;
+
+const testHelperInstances = `
+CREATE TABLE IF NOT EXISTS test_helper_instances (
+  rdn String,
+  dns_zone String,
+  name String,
+  provider String,
+  region String,
+  ipaddr IPv4,
+  ipv6addr IPv6,
+  draining_at Nullable(DateTime('UTC')),
+  sign Int8
+)
+ENGINE = CollapsingMergeTree(sign)
+ORDER BY name`;
+
+const obsOpenvpn = `
+CREATE TABLE IF NOT EXISTS obs_openvpn (
+  anomaly Int8,
+  bootstrap_time Float32,
+  confirmed Int8,
+  error String,
+  failure String,
+  input String,
+  last_handshake_transaction_id Int32,
+  measurement_start_time DateTime,
+  measurement_uid String,
+  minivpn_version String,
+  obfs4_version String,
+  obfuscation String,
+  platform String,
+  probe_asn UInt32,
+  probe_cc String,
+  probe_network_name String,
+  provider String,
+  remote String,
+  report_id String,
+  resolver_asn UInt32,
+  resolver_ip String,
+  resolver_network_name String,
+  software_name String,
+  software_version String,
+  success Int8,
+  success_handshake Int8,
+  success_icmp Int8,
+  success_urlgrab Int8,
+  tcp_connect_status_success Int8,
+  test_runtime Float32,
+  test_start_time DateTime,
+  transport String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (measurement_start_time, report_id, input)`;
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "core tables",
+    statements: [
+      fastpath,
+      jsonl,
+      citizenlab("citizenlab"),
+      citizenlab("citizenlab_flip"),
+      urlPriorities,
+      countersTestList,
+      countersAsnTestList,
+      fingerprints("fingerprints_dns"),
+      fingerprints("fingerprints_dns_tmp"),
+      fingerprints("fingerprints_http"),
+      fingerprints("fingerprints_http_tmp"),
+      asnmeta,
+      accounts,
+      sessionExpunge,
+      msmtFeedback,
+      incidents,
+      oonirun,
+      testHelperInstances,
+      obsOpenvpn,
+    ],
+  },
+];
+
+const migrationsTable = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version UInt32,
+  name String,
+  applied_at DateTime64(3) DEFAULT now64()
+)
+ENGINE = ReplacingMergeTree(applied_at)
+ORDER BY version`;
+
+export async function migrate(db: Database, list: Migration[] = migrations): Promise<number[]> {
+  await db.client.command({ query: migrationsTable });
+  const r = await db.client.query({ query: "SELECT DISTINCT version FROM schema_migrations", format: "JSONEachRow" });
+  const done = new Set((await r.json<{ version: number }>()).map((x) => Number(x.version)));
+  const applied: number[] = [];
+  for (const m of [...list].sort((a, b) => a.version - b.version)) {
+    if (done.has(m.version)) continue;
+    for (const statement of m.statements) await db.client.command({ query: statement });
+    await db.client.insert({
+      table: "schema_migrations",
+      values: [{ version: m.version, name: m.name }],
+      format: "JSONEachRow",
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export async function appliedVersions(db: Database): Promise<number[]> {
+  const r = await db.client.query({ query: "SELECT DISTINCT version FROM schema_migrations ORDER BY version", format: "JSONEachRow" });
+  return (await r.json<{ version: number }>()).map((x) => Number(x.version));
+}

@@ -1,0 +1,76 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { createApp } from "./app";
+import type { Config } from "./config";
+import { createLogger, type Logger } from "./logger";
+import { closeServices, openServices, type Services } from "./services";
+
+export interface RunningOrigin {
+  url: string;
+  port: number;
+  services: Services;
+  /** Stop accepting, let in-flight requests finish (up to the grace period), close the database. */
+  close(): Promise<void>;
+}
+
+export async function startOrigin(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningOrigin> {
+  const services = await openServices(config, log);
+  const app = createApp(services);
+
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  const server = serve({
+    fetch: async (req, env) => {
+      inFlight++;
+      try {
+        return await app.fetch(req, env);
+      } finally {
+        if (--inFlight === 0 && idle) idle();
+      }
+    },
+    hostname: config.origin.host,
+    port: config.origin.port,
+  }) as Server;
+  // Probes send large bodies slowly over bad links; keep the defaults generous but bounded.
+  server.requestTimeout = 5 * 60_000;
+  server.headersTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    if (server.listening) return resolve();
+    server.once("listening", resolve);
+    server.once("error", reject);
+  }).catch(async (err) => {
+    await closeServices(services);
+    throw err;
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.origin.host.includes(":") ? `[${config.origin.host}]` : config.origin.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, database: services.db.description, blob_store: services.blobs.description }, "origin listening");
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    services,
+    close() {
+      closing ??= (async () => {
+        log.info({ in_flight: inFlight }, "origin shutting down");
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => (idle = resolve)),
+            new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref()),
+          ]);
+        }
+        server.closeAllConnections();
+        await stopped;
+        await closeServices(services);
+        log.info("origin stopped");
+      })();
+      return closing;
+    },
+  };
+}

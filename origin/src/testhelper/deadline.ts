@@ -1,0 +1,49 @@
+import { FAILURE, OoniFailure } from "./failures";
+
+/**
+ * A per-step signal that aborts with an OoniFailure as its reason, so whoever sees the resulting error
+ * can tell our timeout (generic_timeout_error) from the client going away (interrupted).
+ */
+export interface Deadline {
+  readonly signal: AbortSignal;
+  dispose(): void;
+}
+
+export function deadline(parent: AbortSignal | undefined, timeoutMs: number): Deadline {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new OoniFailure(FAILURE.genericTimeout)), timeoutMs);
+  const onParentAbort = () => ac.abort(new OoniFailure(FAILURE.interrupted));
+  if (parent?.aborted) onParentAbort();
+  else parent?.addEventListener("abort", onParentAbort, { once: true });
+  return {
+    signal: ac.signal,
+    dispose() {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", onParentAbort);
+    },
+  };
+}
+
+/** Once a signal has fired, its reason is the truth about any error that followed. */
+export function abortReason(signal: AbortSignal): OoniFailure | undefined {
+  return signal.aborted && signal.reason instanceof OoniFailure ? signal.reason : undefined;
+}
+
+/** For work that cannot be cancelled (getaddrinfo): stop waiting for it when the signal fires. */
+export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}

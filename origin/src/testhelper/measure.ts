@@ -1,0 +1,87 @@
+import { dnsStep } from "./dns-step";
+import { httpStep } from "./http-step";
+import { discoveredBy, explicitPort, FLAG_VALID_FOR_DOMAIN, planEndpoints, type IpInfo } from "./ipinfo";
+import type { HelperConfig } from "./options";
+import { bareHost } from "./resolver";
+import type { ControlRequest, ControlResponse } from "./schema";
+import { tcpTlsStep, type TcpResult, type TlsResult } from "./tcptls-step";
+
+function sortedRecord<T>(entries: Iterable<[string, T]>): Record<string, T> {
+  return Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+async function asnOf(config: HelperConfig, ip: string): Promise<number> {
+  try {
+    const asn = await config.lookupAsn(ip);
+    return Number.isInteger(asn) && asn >= 0 ? asn : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * oohelperd's algorithm: our DNS lookup first; then, in parallel, TCP (+TLS) to every endpoint of
+ * every non-bogon address either side saw, and the HTTP fetch. `signal` is the client's request: when
+ * it goes away, every step stops with "interrupted".
+ */
+export async function measure(config: HelperConfig, creq: ControlRequest, signal?: AbortSignal): Promise<ControlResponse> {
+  const url = new URL(creq.http_request);
+  const policy = { allowLoopback: config.allowLoopback };
+
+  const dns = await dnsStep(url.hostname, config.resolver, config.dnsTimeoutMs, signal);
+  const flags = discoveredBy(creq.tcp_connect, dns.addrs);
+  const endpoints = planEndpoints(url, explicitPort(creq.http_request, url), flags.keys(), policy);
+  const serverName = bareHost(url.hostname);
+
+  const [connects, http, asns] = await Promise.all([
+    Promise.all(
+      endpoints.map(async (ep) => ({
+        ep,
+        result: await tcpTlsStep({
+          address: ep.address,
+          port: ep.port,
+          tls: ep.tls,
+          serverName,
+          trust: config.trust,
+          timeoutMs: config.tcpTlsTimeoutMs,
+          ...(signal ? { signal } : {}),
+        }),
+      })),
+    ),
+    httpStep({
+      url,
+      probeHeaders: creq.http_request_headers,
+      resolver: config.resolver,
+      policy,
+      trust: config.trust,
+      timeoutMs: config.httpTimeoutMs,
+      maxBodyBytes: config.maxBodyBytes,
+      maxRedirects: config.maxRedirects,
+      ...(signal ? { signal } : {}),
+    }),
+    Promise.all([...flags.keys()].map(async (ip) => [ip, await asnOf(config, ip)] as const)),
+  ]);
+
+  const tcp: [string, TcpResult][] = [];
+  const tls: [string, TlsResult][] = [];
+  for (const { ep, result } of connects) {
+    tcp.push([ep.endpoint, result.tcp]);
+    if (result.tls) {
+      tls.push([ep.endpoint, result.tls]);
+      // A handshake that verified the certificate for the URL's host proves the address serves it.
+      if (result.tls.failure === null) flags.set(ep.address, (flags.get(ep.address) ?? 0) | FLAG_VALID_FOR_DOMAIN);
+    }
+  }
+  const asnByIp = new Map(asns);
+  const ipInfo: [string, IpInfo][] = [...flags].map(([ip, f]) => [ip, { asn: asnByIp.get(ip) ?? 0, flags: f }]);
+
+  return {
+    tcp_connect: sortedRecord(tcp),
+    tls_handshake: sortedRecord(tls),
+    quic_handshake: {},
+    http_request: http,
+    http3_request: null,
+    dns,
+    ip_info: sortedRecord(ipInfo),
+  };
+}

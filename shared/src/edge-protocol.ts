@@ -1,0 +1,8 @@
+// How the edge and the origin talk. The origin believes X-Forwarded-For only when the edge proves
+// itself with the shared secret in EDGE_AUTH_HEADER; anything else is a client and gets its socket
+// address.
+export const EDGE_AUTH_HEADER = "x-ooni-edge-auth";
+export const FORWARDED_FOR_HEADER = "x-forwarded-for";
+/** Which bridge hostname the probe used, for logs and metrics only (never for routing). */
+export const BRIDGE_HOST_HEADER = "x-ooni-bridge-host";
+export const REQUEST_ID_HEADER = "x-request-id";

@@ -1,0 +1,3 @@
+export * from "./robots";
+export * from "./edge-protocol";
+export * from "./errors";

@@ -1,0 +1,43 @@
+import { defineConfig } from "vitest/config";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+
+// Two programs, two runtimes: origin tests run in Node (one forked process per file, because
+// embedded chDB binds one data directory per process); edge tests run inside workerd against a real
+// origin that test/support/origin-global-setup.ts starts on a random loopback port.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "origin",
+          include: ["test/origin/**/*.test.ts", "test/contract/**/*.test.ts"],
+          environment: "node",
+          pool: "forks",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./edge/src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ORIGIN_URL: inject("originUrl"),
+                EDGE_SHARED_SECRET: inject("edgeSecret"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "edge",
+          include: ["test/edge/**/*.test.ts"],
+          globalSetup: ["test/support/origin-global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
