@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { ROBOTS_MAX_AGE_S, ROBOTS_TXT } from "#shared/robots";
 import { REQUEST_ID_HEADER } from "#shared/edge-protocol";
@@ -9,7 +9,7 @@ import { healthRoutes } from "./routes/health";
 import type { Services } from "./services";
 
 export function createApp(services: Services) {
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>();
   const log = services.log;
 
   // A request id the edge may have chosen already, so one id follows a request through both logs.
@@ -42,6 +42,7 @@ export function createApp(services: Services) {
     c.header("Cache-Control", `public, max-age=${ROBOTS_MAX_AGE_S}`);
     return c.text(ROBOTS_TXT);
   });
+  // Route modules: each is a router built with createRouter() (http/router.ts) and mounted at "/".
   app.route("/", healthRoutes());
 
   app.notFound((c) => jsonError(c, 404, "not found", { path: c.req.path }));

@@ -6,11 +6,8 @@ import { createLogger } from "./logger";
 // embedded database must not run while `npm start` owns it (chDB locks its directory), so those say
 // so clearly when the lock is taken.
 
-interface Command {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number | void>;
-}
+import { commandModules } from "./commands/index";
+import type { Command } from "./commands/types";
 
 const commands: Record<string, Command> = {
   serve: {
@@ -56,8 +53,8 @@ const commands: Record<string, Command> = {
   },
 };
 
-export function registerCommand(name: string, command: Command) {
-  commands[name] = command;
+for (const [name, lazy] of Object.entries(commandModules)) {
+  commands[name] = { summary: lazy.summary, usage: lazy.usage, run: async (args) => (await lazy.load()).run(args) };
 }
 
 function help(): string {

@@ -1,5 +1,5 @@
-import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../http/router";
 import { VERSION } from "../version";
 
 const startedAt = Date.now();
@@ -17,26 +17,44 @@ async function timed(check: () => Promise<void>, timeoutMs: number) {
   }
 }
 
-/** GET /health: 200 when every dependency answers, 503 (with the failing check named) otherwise. */
+const Check = z.object({ ok: z.boolean(), ms: z.number(), kind: z.string(), error: z.string().optional() });
+const Health = z
+  .object({
+    status: z.enum(["ok", "unavailable"]),
+    version: z.string(),
+    uptime_s: z.number(),
+    checks: z.object({ database: Check, blob_store: Check }),
+  })
+  .openapi("Health");
+
+const route = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["operations"],
+  summary: "Liveness and dependency checks",
+  responses: {
+    200: { description: "every dependency answers", content: { "application/json": { schema: Health } } },
+    503: { description: "a dependency is down (named in checks)", content: { "application/json": { schema: Health } } },
+  },
+});
+
 export function healthRoutes() {
-  const app = new Hono<AppEnv>();
-  app.get("/health", async (c) => {
+  const app = createRouter();
+  app.openapi(route, async (c) => {
     const { db, blobs } = c.get("services");
     const [database, blobStore] = await Promise.all([timed(() => db.check(), 5000), timed(() => blobs.check(), 5000)]);
     const ok = database.ok && blobStore.ok;
     c.header("Cache-Control", "no-store");
-    return c.json(
-      {
-        status: ok ? "ok" : "unavailable",
-        version: VERSION,
-        uptime_s: Math.round((Date.now() - startedAt) / 1000),
-        checks: {
-          database: { ...database, kind: db.description },
-          blob_store: { ...blobStore, kind: blobs.description },
-        },
+    const body = {
+      status: ok ? ("ok" as const) : ("unavailable" as const),
+      version: VERSION,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      checks: {
+        database: { ...database, kind: db.description },
+        blob_store: { ...blobStore, kind: blobs.description },
       },
-      ok ? 200 : 503,
-    );
+    };
+    return ok ? c.json(body, 200) : c.json(body, 503);
   });
   return app;
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobStoreError, S3BlobStore, createBlobStore } from "../../../origin/src/blobstore/index";
 import type { S3BlobStoreOptions } from "../../../origin/src/blobstore/index";
 import { runBlobStoreContract } from "./contract";
-import { sortS3rverListings } from "./s3rver-fixes";
+import { applyS3rverFixes } from "./s3rver-fixes";
 
 const BUCKET = "test-bucket";
 const enc = new TextEncoder();
@@ -27,7 +27,7 @@ beforeAll(async () => {
     directory: dataDir,
     configureBuckets: [{ name: BUCKET }],
   });
-  sortS3rverListings(server);
+  applyS3rverFixes(server);
   const { port } = await server.run();
   endpoint = `http://127.0.0.1:${port}`;
 });
@@ -123,8 +123,9 @@ describe("S3BlobStore specifics", () => {
     const port = await closedPort();
     const store = new S3BlobStore(options({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 1000 }));
     const started = Date.now();
-    for (const p of [store.check(), store.get("k"), store.head("k"), store.put("k", enc.encode("v")), store.delete("k")]) {
-      const err = await rejection(p);
+    const ops = [() => store.check(), () => store.get("k"), () => store.head("k"), () => store.put("k", enc.encode("v")), () => store.delete("k")];
+    for (const op of ops) {
+      const err = await rejection(op());
       expect(err.code).toBe("unavailable");
       expect(err.message).toMatch(/ECONNREFUSED/);
     }

@@ -1,6 +1,7 @@
 // s3rver ships no types; only the surface the blob store tests use is declared.
 declare module "s3rver" {
   import type { AddressInfo } from "node:net";
+  import type { Readable } from "node:stream";
 
   interface S3rverOptions {
     address?: string;
@@ -14,7 +15,11 @@ declare module "s3rver" {
   }
 
   interface S3rverObject {
+    bucket: string;
     key: string;
+    content: Readable | Buffer | null;
+    range?: { start: number; end: number };
+    readonly size: number;
   }
 
   interface S3rverListResult {
@@ -32,6 +37,8 @@ declare module "s3rver" {
 
   interface S3rverStore {
     listObjects(bucket: string, options: S3rverListOptions): Promise<S3rverListResult>;
+    getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<S3rverObject | null>;
+    putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
   }
 
   export default class S3rver {
