@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, type BigIntStats } from "node:fs";
-import { lstat, open, readdir, rename, rmdir, unlink } from "node:fs/promises";
+import { lstat, open, readdir, rename, rmdir, stat, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { assertValidKey, assertValidPrefix, assertValidRange, compareKeys, isValidKey } from "./keys";
@@ -252,14 +252,17 @@ export class LocalBlobStore implements BlobStore {
   async check(): Promise<void> {
     try {
       await ensureDirDurable(this.root);
-      const st = await lstat(this.root);
-      if (!st.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
     } catch (err) {
       throw new BlobStoreError(
         "unavailable",
         `local blob store root ${this.root} is missing and cannot be created (${errnoCode(err) ?? String(err)})`,
         { cause: err },
       );
+    }
+    // stat, not lstat: a root that is a symlink to a directory (e.g. onto a data disk) is fine.
+    const st = await stat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new BlobStoreError("unavailable", `local blob store root ${this.root} is not a directory`);
     }
     // Prove writability the same way put does, with an invisible temp file.
     const probe = path.join(this.root, tmpName());

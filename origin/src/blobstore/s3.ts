@@ -186,6 +186,8 @@ export class S3BlobStore implements BlobStore {
     const op = { name: "head", key };
     const res = await this.send(op, "HEAD", this.objectUrl(key));
     await this.drain(res);
+    // HEAD responses carry no error body, so a missing bucket also reads as a missing key here;
+    // check() is what catches a misconfigured bucket.
     if (res.status === 404) return null;
     if (!res.ok) throw await this.failure(op, res, {});
     const size = Number(res.headers.get("content-length"));

@@ -145,7 +145,15 @@ describe("LocalBlobStore specifics", () => {
     const isFile = new LocalBlobStore(path.join(parent, "file"));
     const err2 = await rejection(isFile.check());
     expect(err2.code).toBe("unavailable");
-    expect(err2.message).toContain(path.join(parent, "file"));
+    expect(err2.message).toBe(`local blob store root ${path.join(parent, "file")} is not a directory`);
+  });
+
+  it("accepts a root that is a symlink to a directory", async () => {
+    await mkdir(path.join(parent, "real"));
+    await symlink(path.join(parent, "real"), root);
+    await store.check();
+    await store.put("k", enc.encode("v"));
+    expect(await allEntries(path.join(parent, "real"))).toEqual(["k"]);
   });
 
   it.skipIf(process.getuid?.() === 0)("check() fails clearly when the root is not writable", async () => {
