@@ -5,3 +5,8 @@ import type { Command } from "./types";
 type Lazy = { summary: string; usage: string; load: () => Promise<Command> };
 
 export const commandModules: Record<string, Lazy> = {};
+commandModules.testhelper = {
+  summary: "run a web-connectivity test helper (oohelperd protocol)",
+  usage: "testhelper serve [--port P] [--host H] [--doh-url URL]",
+  load: async () => (await import("./testhelper")).testhelperCommand,
+};

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { FAILURE, OoniFailure } from "./failures";
 
 /**
@@ -11,6 +12,8 @@ export interface Deadline {
 
 export function deadline(parent: AbortSignal | undefined, timeoutMs: number): Deadline {
   const ac = new AbortController();
+  // Each hop of a redirect chain listens on the same signal; don't warn about a "leak".
+  setMaxListeners(64, ac.signal);
   const timer = setTimeout(() => ac.abort(new OoniFailure(FAILURE.genericTimeout)), timeoutMs);
   const onParentAbort = () => ac.abort(new OoniFailure(FAILURE.interrupted));
   if (parent?.aborted) onParentAbort();
@@ -46,4 +49,22 @@ export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T>
       },
     );
   });
+}
+
+/**
+ * One signal per measurement, so the steps' listeners (one per endpoint, possibly dozens) pile up
+ * here instead of on the request's signal, where Node would warn about a listener leak.
+ */
+export function measurementScope(parent: AbortSignal | undefined): Deadline {
+  const ac = new AbortController();
+  setMaxListeners(0, ac.signal);
+  const onParentAbort = () => ac.abort(parent?.reason);
+  if (parent?.aborted) onParentAbort();
+  else parent?.addEventListener("abort", onParentAbort, { once: true });
+  return {
+    signal: ac.signal,
+    dispose() {
+      parent?.removeEventListener("abort", onParentAbort);
+    },
+  };
 }

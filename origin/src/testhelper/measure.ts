@@ -1,3 +1,4 @@
+import { measurementScope } from "./deadline";
 import { dnsStep } from "./dns-step";
 import { httpStep } from "./http-step";
 import { discoveredBy, explicitPort, FLAG_VALID_FOR_DOMAIN, planEndpoints, type IpInfo } from "./ipinfo";
@@ -25,6 +26,15 @@ async function asnOf(config: HelperConfig, ip: string): Promise<number> {
  * it goes away, every step stops with "interrupted".
  */
 export async function measure(config: HelperConfig, creq: ControlRequest, signal?: AbortSignal): Promise<ControlResponse> {
+  const scope = measurementScope(signal);
+  try {
+    return await measureWithin(config, creq, scope.signal);
+  } finally {
+    scope.dispose();
+  }
+}
+
+async function measureWithin(config: HelperConfig, creq: ControlRequest, signal: AbortSignal): Promise<ControlResponse> {
   const url = new URL(creq.http_request);
   const policy = { allowLoopback: config.allowLoopback };
 
@@ -44,7 +54,7 @@ export async function measure(config: HelperConfig, creq: ControlRequest, signal
           serverName,
           trust: config.trust,
           timeoutMs: config.tcpTlsTimeoutMs,
-          ...(signal ? { signal } : {}),
+          signal,
         }),
       })),
     ),
@@ -57,7 +67,7 @@ export async function measure(config: HelperConfig, creq: ControlRequest, signal
       timeoutMs: config.httpTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
       maxRedirects: config.maxRedirects,
-      ...(signal ? { signal } : {}),
+      signal,
     }),
     Promise.all([...flags.keys()].map(async (ip) => [ip, await asnOf(config, ip)] as const)),
   ]);

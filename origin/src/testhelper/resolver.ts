@@ -27,7 +27,8 @@ export function bareHost(hostname: string): string {
 export async function resolveHost(resolver: Resolver, hostname: string, signal: AbortSignal): Promise<string[]> {
   const host = bareHost(hostname);
   if (ipFamily(host) !== 0) return [host];
-  const addrs = await resolver(host, signal);
+  // Injected resolvers may ignore the signal; the deadline must hold anyway.
+  const addrs = await raceSignal(resolver(host, signal), signal);
   if (addrs.length === 0) throw new OoniFailure(FAILURE.dnsNoAnswer, "resolve");
   return addrs;
 }

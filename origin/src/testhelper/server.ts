@@ -22,7 +22,7 @@ export async function startTestHelper(opts: TestHelperServerOptions): Promise<Ru
   const { host = "127.0.0.1", port, ...helperOpts } = opts;
   const app = createTestHelperApp(helperOpts);
   const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
-  // A control answer takes up to ~35 s (4 s DNS, then 15 s connects alongside a 15 s fetch).
+  // A control answer takes up to ~19 s (4 s DNS, then 15 s connects alongside a 15 s fetch).
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

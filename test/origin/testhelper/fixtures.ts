@@ -66,6 +66,9 @@ function route(req: IncomingMessage, res: ServerResponse, port: number, scheme: 
     case "/final":
       res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "X-Final": "yes" });
       return void res.end(FINAL_PAGE);
+    case "/to-second": // second.test resolves to a loopback and a private address in the tests
+      res.writeHead(302, { Location: `http://second.test:${port}/after-redirect` });
+      return void res.end();
     case "/loop":
       res.writeHead(302, { Location: "/loop" });
       return void res.end();
@@ -81,22 +84,24 @@ function route(req: IncomingMessage, res: ServerResponse, port: number, scheme: 
   }
 }
 
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+async function listen(server: Server, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, resolve);
+  });
   return (server.address() as AddressInfo).port;
 }
 
-async function startTarget(server: Server, scheme: string): Promise<Target> {
+async function startTarget(server: Server, scheme: string, host = "127.0.0.1"): Promise<Target> {
   const seen: Seen[] = [];
   let connections = 0;
   let port = 0;
   server.on("connection", () => connections++);
-  server.on("secureConnection", () => {});
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     seen.push({ path: req.url ?? "", headers: req.headers });
     route(req, res, port, scheme);
   });
-  port = await listen(server);
+  port = await listen(server, host);
   return {
     port,
     seen,
@@ -109,8 +114,8 @@ async function startTarget(server: Server, scheme: string): Promise<Target> {
   };
 }
 
-export function startHttpTarget(): Promise<Target> {
-  return startTarget(createHttpServer(), "http");
+export function startHttpTarget(host?: string): Promise<Target> {
+  return startTarget(createHttpServer(), "http", host);
 }
 
 export function startHttpsTarget(cert: SelfSigned): Promise<Target> {
@@ -151,7 +156,7 @@ export async function closedPort(): Promise<number> {
 export interface ControlAnswer {
   status: number;
   contentType: string | null;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- asserted field by field
+  json: any; // the tests assert it field by field
 }
 
 export async function postControl(base: string, body: unknown, headers: Record<string, string> = {}): Promise<ControlAnswer> {
