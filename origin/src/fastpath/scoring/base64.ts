@@ -10,9 +10,13 @@ const TABLE = new Int8Array(128).fill(-1);
   for (let i = 0; i < alphabet.length; i++) TABLE[alphabet.charCodeAt(i)] = i;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Decoded bytes, or null where Python would raise (bad padding, non-ASCII text, not a string). */
 export function pyB64Decode(data: unknown): Uint8Array | null {
   if (typeof data !== "string") return null;
+  // str input must be all ASCII (Python raises ValueError before decoding anything).
+  if (NON_ASCII.test(data)) return null;
   const n = data.length;
   const out = new Uint8Array(Math.floor((n * 3) / 4) + 3);
   let o = 0;
@@ -21,7 +25,6 @@ export function pyB64Decode(data: unknown): Uint8Array | null {
   let pads = 0;
   for (let i = 0; i < n; i++) {
     const c = data.charCodeAt(i);
-    if (c > 0x7f) return null; // str input must be ASCII (ValueError)
     if (c === 0x3d) {
       // "=": only a pad completing a started quad ends the input; others are skipped.
       if (quad >= 2 && quad + ++pads >= 4) return out.subarray(0, o);
