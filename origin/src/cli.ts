@@ -6,8 +6,10 @@ import { createLogger } from "./logger";
 // embedded database must not run while `npm start` owns it (chDB locks its directory), so those say
 // so clearly when the lock is taken.
 
+import { adminSocketPath } from "./admin/protocol";
+import { runThroughSocket } from "./admin/client";
 import { commandModules } from "./commands/index";
-import type { Command } from "./commands/types";
+import type { Command, CommandOutput, ServicesCommand } from "./commands/types";
 
 const commands: Record<string, Command> = {
   serve: {
@@ -46,15 +48,50 @@ const commands: Record<string, Command> = {
     async run() {
       const config = loadConfig();
       const hidden = JSON.parse(
-        JSON.stringify(config, (k, v) => (/secret|password/i.test(k) && v ? "(set)" : v)),
+        JSON.stringify(config, (k, v) => (/secret|password|hashing_?key|admin_?emails/i.test(k) && v ? "(set)" : v)),
       ) as object;
       process.stdout.write(`${JSON.stringify(hidden, null, 2)}\n`);
     },
   },
 };
 
+/**
+ * A command that needs the database runs inside the origin when one is running on this DATA_DIR
+ * (through its admin socket), otherwise in this process with its own services.
+ */
+async function runServicesCommand(name: string, command: ServicesCommand, args: string[]): Promise<number> {
+  const config = loadConfig();
+  const io: CommandOutput = {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    interactive: Boolean(process.stdout.isTTY),
+  };
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const remote = await runThroughSocket(adminSocketPath(config.dataDir), name, args, io, abort.signal);
+  if (remote !== null) return remote;
+  // Quieter than the server: the command's own output is what the user reads.
+  const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
+  const { openServices, closeServices } = await import("./services");
+  const services = await openServices(config, log);
+  try {
+    return (await command.runWith(services, args, io, abort.signal)) ?? 0;
+  } finally {
+    await closeServices(services);
+  }
+}
+
 for (const [name, lazy] of Object.entries(commandModules)) {
-  commands[name] = { summary: lazy.summary, usage: lazy.usage, run: async (args) => (await lazy.load()).run(args) };
+  commands[name] = {
+    summary: lazy.summary,
+    usage: lazy.usage,
+    run: async (args) => {
+      const command = await lazy.load();
+      return "needsServices" in command ? runServicesCommand(name, command, args) : command.run(args);
+    },
+  };
 }
 
 function help(): string {
@@ -89,8 +126,9 @@ export async function main(argv: string[]): Promise<number> {
     const msg = (err as Error).message ?? String(err);
     if (/Cannot lock file|Another server instance/i.test(msg)) {
       process.stderr.write(
-        "error: the embedded ClickHouse data directory is in use by another process (is `npm start` running?).\n" +
-          "Stop it first, or run this command through the running origin, or set CLICKHOUSE_URL to a server.\n",
+        "error: the embedded ClickHouse data directory is locked by another process that does not serve the\n" +
+          "admin socket (DATA_DIR/admin.sock). Stop that process and run the command again, or set\n" +
+          "CLICKHOUSE_URL to a ClickHouse server.\n",
       );
       return 75; // EX_TEMPFAIL
     }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import { startAdminSocket } from "./admin/server";
 import { createApp } from "./app";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
@@ -44,6 +45,12 @@ export async function startOrigin(config: Config, log: Logger = createLogger(con
     await closeServices(services);
     throw err;
   });
+  // CLI commands that need the database run in here while we own it (see admin/protocol.ts).
+  const admin = await startAdminSocket(services, log).catch(async (err) => {
+    server.close();
+    await closeServices(services);
+    throw err;
+  });
   const port = (server.address() as AddressInfo).port;
   const host = config.origin.host.includes(":") ? `[${config.origin.host}]` : config.origin.host;
   const url = `http://${host}:${port}`;
@@ -67,6 +74,7 @@ export async function startOrigin(config: Config, log: Logger = createLogger(con
         }
         server.closeAllConnections();
         await stopped;
+        await admin.close();
         await closeServices(services);
         log.info("origin stopped");
       })();
