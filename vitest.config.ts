@@ -24,6 +24,9 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: {
+                // The default bridge-config file, pointed at the test origin and fake helpers (globalSetup).
+                BRIDGE_CONFIG: inject("bridgeConfig"),
+                // Same URL as the configuration's origin.url (an override binding); tests may read it.
                 ORIGIN_URL: inject("originUrl"),
                 EDGE_SHARED_SECRET: inject("edgeSecret"),
               },

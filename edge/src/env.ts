@@ -1,36 +1,105 @@
-// Bindings the Worker reads. EDGE_SHARED_SECRET is a Worker secret in production
-// (`wrangler secret put EDGE_SHARED_SECRET`) and a --var under `npm start`.
+// Bindings the Worker reads, and the per-isolate runtime built from them. The bridge configuration
+// arrives whole in BRIDGE_CONFIG (JSON rendered from a bridge-config/*.toml file by
+// scripts/start.ts, the test config or bridge-config/render.ts); a few bindings override single settings so that secrets stay secrets.
+import { BridgeConfigError, validateBridgeConfig, type BridgeConfig } from "../../bridge-config/schema";
+import { compilePool, type CompiledPool } from "./balancer/pool";
+import { compileCacheRoutes, type CacheRoutes } from "./cache/key";
+import type { OriginSettings } from "./forward";
+import { compileHostnames, type HostnameMatcher } from "./hostnames";
+import type { BridgeState } from "./state/durable-object";
+import { StateClient } from "./state/client";
+
 export interface EdgeEnv {
-  ORIGIN_URL: string;
+  /** The validated bridge configuration as JSON (a string, or an object when set as a JSON [vars] entry). */
+  BRIDGE_CONFIG?: string | object;
+  BRIDGE_STATE: DurableObjectNamespace<BridgeState>;
+  /** Optional overrides of origin.url / origin.timeout_ms (per deployment, e.g. staging). */
+  ORIGIN_URL?: string;
   ORIGIN_TIMEOUT_MS?: string;
+  /** Worker secrets: `wrangler secret put …`; they win over tokens written in the file. */
   EDGE_SHARED_SECRET?: string;
+  BRIDGE_STATUS_TOKEN?: string;
+  BRIDGE_PURGE_TOKEN?: string;
 }
 
-export interface EdgeSettings {
-  originUrl: URL;
-  originTimeoutMs: number;
-  edgeSecret: string | null;
+export class EdgeConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
 }
 
-export class EdgeConfigError extends Error {}
+export interface Runtime {
+  readonly config: BridgeConfig;
+  readonly origin: OriginSettings;
+  readonly pool: CompiledPool;
+  readonly helperHosts: HostnameMatcher;
+  readonly cache: CacheRoutes;
+  readonly state: StateClient;
+  readonly statusToken: string | null;
+  readonly purgeToken: string | null;
+}
 
-// Parsed per isolate and cached: bindings do not change while an isolate lives.
-let cached: { env: EdgeEnv; settings: EdgeSettings } | null = null;
-
-export function edgeSettings(env: EdgeEnv): EdgeSettings {
-  if (cached?.env === env) return cached.settings;
+function build(env: EdgeEnv): Runtime {
+  const raw = env.BRIDGE_CONFIG;
+  if (raw === undefined || raw === "") throw new EdgeConfigError("BRIDGE_CONFIG is not set");
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new EdgeConfigError("BRIDGE_CONFIG is not JSON");
+    }
+  }
+  let config: BridgeConfig;
+  try {
+    config = validateBridgeConfig(value, "BRIDGE_CONFIG");
+  } catch (err) {
+    if (err instanceof BridgeConfigError) throw new EdgeConfigError("BRIDGE_CONFIG is invalid", err.problems);
+    throw err;
+  }
   let originUrl: URL;
   try {
-    originUrl = new URL(env.ORIGIN_URL);
+    originUrl = new URL(env.ORIGIN_URL || config.origin.url);
   } catch {
     throw new EdgeConfigError("ORIGIN_URL is not a URL");
   }
-  if (originUrl.protocol !== "http:" && originUrl.protocol !== "https:") {
-    throw new EdgeConfigError("ORIGIN_URL must be http(s)");
+  if (originUrl.protocol !== "http:" && originUrl.protocol !== "https:") throw new EdgeConfigError("ORIGIN_URL must be http(s)");
+  const timeoutMs = env.ORIGIN_TIMEOUT_MS ? Number(env.ORIGIN_TIMEOUT_MS) : config.origin.timeout_ms;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new EdgeConfigError("ORIGIN_TIMEOUT_MS must be a positive number");
+  if (!env.BRIDGE_STATE) throw new EdgeConfigError("the BRIDGE_STATE Durable Object binding is missing (see wrangler.toml)");
+  const pool = compilePool(config.helpers.pool);
+  return {
+    config,
+    origin: { url: originUrl, timeoutMs, maxBodyBytes: config.origin.max_body_bytes, edgeSecret: env.EDGE_SHARED_SECRET || null },
+    pool,
+    helperHosts: compileHostnames(config.helpers.hostnames),
+    cache: compileCacheRoutes(config.cache.routes, config.cache.tracking_params, config.name),
+    state: new StateClient(config, pool),
+    statusToken: env.BRIDGE_STATUS_TOKEN || config.admin.status_token || null,
+    purgeToken: env.BRIDGE_PURGE_TOKEN || config.admin.purge_token || null,
+  };
+}
+
+// Built once per isolate and configuration. The env object is usually the same between requests;
+// when it is not, the configuration text (plus overrides) finds the runtime again, so counters and
+// the state snapshot survive. Several configurations only happen in tests; the map stays small.
+const byEnv = new WeakMap<object, Runtime>();
+const byText = new Map<string, Runtime>();
+
+export function runtimeFor(env: EdgeEnv): Runtime {
+  const hit = byEnv.get(env);
+  if (hit) return hit;
+  const raw = typeof env.BRIDGE_CONFIG === "string" ? env.BRIDGE_CONFIG : JSON.stringify(env.BRIDGE_CONFIG ?? "");
+  const text = [raw, env.ORIGIN_URL, env.ORIGIN_TIMEOUT_MS, env.EDGE_SHARED_SECRET, env.BRIDGE_STATUS_TOKEN, env.BRIDGE_PURGE_TOKEN].join("\u0000");
+  let rt = byText.get(text);
+  if (!rt) {
+    rt = build(env);
+    if (byText.size >= 32) byText.delete(byText.keys().next().value!);
+    byText.set(text, rt);
   }
-  const timeout = Number(env.ORIGIN_TIMEOUT_MS ?? "50000");
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new EdgeConfigError("ORIGIN_TIMEOUT_MS must be a positive number");
-  const settings = { originUrl, originTimeoutMs: timeout, edgeSecret: env.EDGE_SHARED_SECRET || null };
-  cached = { env, settings };
-  return settings;
+  byEnv.set(env, rt);
+  return rt;
 }

@@ -1,6 +1,13 @@
 import { BRIDGE_HOST_HEADER, EDGE_AUTH_HEADER, FORWARDED_FOR_HEADER, REQUEST_ID_HEADER } from "#shared/edge-protocol";
-import type { EdgeSettings } from "./env";
+import { declaredTooLarge, limitStream } from "./body";
 import { jsonError } from "./errors";
+
+export interface OriginSettings {
+  url: URL;
+  timeoutMs: number;
+  maxBodyBytes: number;
+  edgeSecret: string | null;
+}
 
 // Headers that describe one hop, or that only the edge may set: never copied from the client.
 const DROP = new Set([
@@ -19,43 +26,74 @@ const DROP = new Set([
   BRIDGE_HOST_HEADER,
 ]);
 
+// A cache fill is shared by every client: it must not turn into a 304 or a 206 for one of them.
+const CONDITIONAL = ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range"];
+
 /** The client address as Cloudflare reports it (locally, wrangler sets 127.0.0.1). */
 export function clientAddress(req: Request): string {
   return req.headers.get("cf-connecting-ip") ?? "0.0.0.0";
 }
 
-export function originHeaders(req: Request, settings: EdgeSettings, requestId: string): Headers {
+export function originHeaders(req: Request, edgeSecret: string | null, requestId: string): Headers {
   const out = new Headers();
   req.headers.forEach((value, name) => {
     if (!DROP.has(name) && !name.startsWith("cf-")) out.set(name, value);
   });
+  const url = new URL(req.url);
   out.set(FORWARDED_FOR_HEADER, clientAddress(req));
-  out.set("x-forwarded-proto", new URL(req.url).protocol.replace(":", ""));
-  out.set(BRIDGE_HOST_HEADER, new URL(req.url).host);
+  out.set("x-forwarded-proto", url.protocol.replace(":", ""));
+  out.set(BRIDGE_HOST_HEADER, url.host);
   out.set(REQUEST_ID_HEADER, requestId);
-  if (settings.edgeSecret) out.set(EDGE_AUTH_HEADER, settings.edgeSecret);
+  if (edgeSecret) out.set(EDGE_AUTH_HEADER, edgeSecret);
   return out;
 }
 
-/** Sends the request to the origin as it came (method, path, query, body), with the edge's headers. */
-export async function forwardToOrigin(req: Request, settings: EdgeSettings, requestId: string): Promise<Response> {
+export interface ForwardOptions {
+  /** For cache fills: drop conditional and range headers. */
+  unconditional?: boolean;
+}
+
+/**
+ * Sends the request to the origin as it came (method, path, query, body), with the edge's headers.
+ * Bodies over origin.max_body_bytes get a 413; an unreachable origin a 502, a slow one a 504 (JSON).
+ */
+export async function forwardToOrigin(req: Request, origin: OriginSettings, requestId: string, opts: ForwardOptions = {}): Promise<Response> {
   const incoming = new URL(req.url);
-  const target = new URL(incoming.pathname + incoming.search, settings.originUrl);
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const target = new URL(incoming.pathname + incoming.search, origin.url);
+  const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.body !== null;
+  if (hasBody && declaredTooLarge(req, origin.maxBodyBytes)) {
+    return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
+  }
+  let tooLarge = false;
+  const headers = originHeaders(req, origin.edgeSecret, requestId);
+  if (opts.unconditional) for (const h of CONDITIONAL) headers.delete(h);
+  // A body without Content-Length is counted as it streams. Past the limit the upload is aborted:
+  // ending the stream with an error alone lets workerd finish the chunked body cleanly, and the
+  // origin would take the truncated body for the whole one.
+  const abort = new AbortController();
+  const onTooLarge = () => {
+    tooLarge = true;
+    abort.abort();
+  };
   try {
     const res = await fetch(target, {
       method: req.method,
-      headers: originHeaders(req, settings, requestId),
-      body: hasBody ? req.body : null,
+      headers,
+      body: hasBody ? limitStream(req.body!, origin.maxBodyBytes, onTooLarge) : null,
       redirect: "manual",
-      signal: AbortSignal.timeout(settings.originTimeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(origin.timeoutMs), abort.signal]),
     });
+    if (tooLarge) {
+      await res.body?.cancel();
+      return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
+    }
     // Re-wrap so headers are mutable for the layers above (cache markers, CORS).
     return new Response(res.body, res);
   } catch (err) {
+    if (tooLarge) return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
     const name = (err as Error).name;
     if (name === "TimeoutError" || name === "AbortError") {
-      return jsonError(504, "origin timeout", { request_id: requestId });
+      return jsonError(504, "origin timeout", { timeout_ms: origin.timeoutMs, request_id: requestId });
     }
     return jsonError(502, "origin unreachable", { request_id: requestId });
   }

@@ -1,30 +1,61 @@
 import { Hono } from "hono";
 import { ROBOTS_MAX_AGE_S, ROBOTS_TXT } from "#shared/robots";
 import { REQUEST_ID_HEADER } from "#shared/edge-protocol";
-import { EdgeConfigError, edgeSettings, type EdgeEnv } from "./env";
+import { serveHelperRequest } from "./balancer/failover";
+import { bridgeEndpoints } from "./bridge/endpoints";
+import { matchCacheRoute } from "./cache/key";
+import { serveCached } from "./cache/serve";
+import { addCors } from "./cors";
+import { EdgeConfigError, runtimeFor, type EdgeEnv } from "./env";
 import { jsonError } from "./errors";
 import { forwardToOrigin } from "./forward";
+import { destination } from "./routes";
 
-// The bridge answers on any hostname: nothing below looks at the Host header. A probe that reaches
-// us through whatever name is not blocked gets the same API.
+export { BridgeState } from "./state/durable-object";
+
+// The bridge answers on any hostname: only the operator's test-helper hostnames (routes.ts) look at
+// the name a client used. A probe that reaches us through whatever name is not blocked gets the
+// same API. Routes use new URL(req.url), never the Host header alone.
 const app = new Hono<{ Bindings: EdgeEnv }>();
 
+// robots.txt needs no configuration: it is served even when BRIDGE_CONFIG is broken.
 app.get("/robots.txt", () =>
   new Response(ROBOTS_TXT, {
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": `public, max-age=${ROBOTS_MAX_AGE_S}` },
   }),
 );
 
-app.all("*", (c) => {
+app.route("/", bridgeEndpoints);
+
+app.all("*", async (c) => {
+  const req = c.req.raw;
   const requestId = c.req.header(REQUEST_ID_HEADER)?.slice(0, 64) || crypto.randomUUID();
-  return forwardToOrigin(c.req.raw, edgeSettings(c.env), requestId);
+  const rt = runtimeFor(c.env);
+  const url = new URL(req.url);
+  let res: Response;
+  if (destination(req.method, url, rt) === "helper") {
+    res = await serveHelperRequest(req, rt, c.env, c.executionCtx, requestId);
+  } else {
+    const route = matchCacheRoute(rt.cache, url.pathname);
+    res = route ? await serveCached(req, rt, route, c.env, c.executionCtx, requestId) : await forwardToOrigin(req, rt.origin, requestId);
+    res = addCors(req, res, rt.config.cors, url.pathname);
+  }
+  // This request's id, also on answers that come from the cache (stored with another request's).
+  res.headers.set(REQUEST_ID_HEADER, requestId);
+  return res;
 });
 
 app.onError((err) => {
-  if (err instanceof EdgeConfigError) return jsonError(503, "bridge misconfigured", { detail: err.message });
+  if (err instanceof EdgeConfigError) return jsonError(503, "bridge misconfigured", { detail: err.message, problems: err.problems });
+  console.error(JSON.stringify({ event: "unhandled_error", error: String(err), stack: (err as Error).stack }));
   return jsonError(500, "internal error");
 });
 
 export default {
   fetch: app.fetch,
+  /** Cron trigger (wrangler.toml [triggers]): one round of active health checks. */
+  async scheduled(_controller, env, _ctx) {
+    const rt = runtimeFor(env);
+    if (rt.pool.size > 0) await rt.state.runChecks(env);
+  },
 } satisfies ExportedHandler<EdgeEnv>;

@@ -1,5 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ROBOTS_MAX_AGE_S, ROBOTS_TXT } from "#shared/robots";
 import { REQUEST_ID_HEADER } from "#shared/edge-protocol";
 import type { AppEnv } from "./app-env";
@@ -7,6 +9,14 @@ import { clientIpMiddleware } from "./http/client-ip";
 import { jsonError } from "./http/errors";
 import { healthRoutes } from "./routes/health";
 import type { Services } from "./services";
+import { authRoutes } from "./auth/routes";
+import { redactPath } from "./auth/redact";
+import { quotaMiddleware, quotaRoutes } from "./quotas";
+import { aggregationRoutes } from "./aggregation/route";
+import { statsRoutes } from "./stats";
+import { apiDocsRoutes } from "./openapi/docs-routes";
+import { probeRoutes } from "./probe/routes";
+import { measurementRoutes } from "./measurements";
 
 export function createApp(services: Services) {
   const app = new OpenAPIHono<AppEnv>();
@@ -29,7 +39,7 @@ export function createApp(services: Services) {
       {
         req_id: c.get("requestId"),
         method: c.req.method,
-        path: c.req.path,
+        path: redactPath(c.req.path), // never log an email address (one legacy route has it in the path)
         status: c.res.status,
         ms: Math.round((performance.now() - t0) * 10) / 10,
         via_edge: c.get("viaEdge"),
@@ -37,6 +47,8 @@ export function createApp(services: Services) {
       "request",
     );
   });
+  // Fair-use quotas: after the request log (so 429s are logged), before every route.
+  if (services.quotas) app.use(quotaMiddleware(services.quotas, services.config.quotas, log));
 
   app.get("/robots.txt", (c) => {
     c.header("Cache-Control", `public, max-age=${ROBOTS_MAX_AGE_S}`);
@@ -44,9 +56,21 @@ export function createApp(services: Services) {
   });
   // Route modules: each is a router built with createRouter() (http/router.ts) and mounted at "/".
   app.route("/", healthRoutes());
+  app.route("/", authRoutes(services.config.accounts.redirectOrigins));
+  app.route("/", quotaRoutes());
+  app.route("/", aggregationRoutes());
+  app.route("/", statsRoutes());
+  app.route("/", probeRoutes());
+  app.route("/", measurementRoutes());
+  // /apispec.json and /apidocs: the document covers every route mounted on `app`, whenever mounted.
+  app.route("/", apiDocsRoutes(() => app));
 
   app.notFound((c) => jsonError(c, 404, "not found", { path: c.req.path }));
   app.onError((err, c) => {
+    // Hono's validators throw HTTPException 400 for a body that is not JSON: a client error, not ours.
+    if (err instanceof HTTPException && err.status < 500) {
+      return jsonError(c, err.status as ContentfulStatusCode, err.message || "bad request", { parameter: "body" });
+    }
     log.error({ req_id: c.get("requestId"), err }, "unhandled error");
     return jsonError(c, 500, "internal error", { request_id: c.get("requestId") });
   });

@@ -1,6 +1,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { AccountSettings, accountsConfig, type AccountsConfig } from "./auth/settings";
+import { MailSettings, mailConfig, type MailConfig } from "./mail/settings";
+import { QuotaSettings, quotasConfig, type QuotasConfig } from "./quotas/settings";
+import { UploaderSettings, uploaderConfig, type UploaderConfig } from "./archive/settings";
+import { UpdaterSettings, updatersConfig, type UpdatersConfig } from "./updaters/settings";
+import { TimerSettings, timersConfig, type TimersConfig } from "./timers/settings";
+import { ExportSettings, exportConfig, type ExportConfig } from "./export/settings";
+import { MetricsSettings, metricsConfig, type MetricsConfig } from "./metrics/settings";
+import { FastpathSettings, fastpathConfig, type FastpathConfig } from "./fastpath/pipeline/settings";
 
 // Every setting comes from the environment (optionally seeded by a JSON file named in CONFIG_FILE;
 // the environment wins). Parsing happens once at start-up so a bad value stops the process with one
@@ -24,6 +33,18 @@ const httpUrl = z
   }, { error: "must be an http(s) URL" });
 
 const EnvSchema = z.object({
+  // Accounts for people, their email, and fair-use quotas: defined next to the code that uses them.
+  ...AccountSettings.shape,
+  ...MailSettings.shape,
+  ...QuotaSettings.shape,
+  ...UploaderSettings.shape,
+  // Operations: updaters, timers, export/backup, /metrics (docs/operations.md).
+  ...UpdaterSettings.shape,
+  ...TimerSettings.shape,
+  ...ExportSettings.shape,
+  ...MetricsSettings.shape,
+  // Fastpath pipeline: scoring threads, batching, fingerprint polling (docs/fastpath.md).
+  ...FastpathSettings.shape,
   DATA_DIR: nonEmpty.default("./data"),
   ORIGIN_HOST: nonEmpty.default("127.0.0.1"),
   ORIGIN_PORT: port.default(8788),
@@ -58,6 +79,17 @@ const EnvSchema = z.object({
   BASE_URL: httpUrl.optional(),
   MAX_SUBMISSION_BYTES: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+
+  // Probe services and intake (docs/probe-services.md, docs/spool.md).
+  PROBE_CONFIG_DIR: nonEmpty.optional(),
+  TESTLISTS_BOOTSTRAP_DIR: nonEmpty.optional(),
+  INTAKE_DISCARD: bool.default(false),
+
+  // Explorer read API (aggregation, /api/_ statistics): query time limit and HTTP cache lifetimes.
+  EXPLORER_QUERY_TIMEOUT_S: z.coerce.number().positive().optional(),
+  CACHE_HISTORICAL_MAX_AGE_S: z.coerce.number().int().min(0).default(86_400),
+  CACHE_RECENT_MAX_AGE_S: z.coerce.number().int().min(0).default(300),
+  CACHE_SETTLE_HOURS: z.coerce.number().min(0).default(72),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -95,6 +127,31 @@ export interface Config {
   baseUrl: string | null;
   maxSubmissionBytes: number;
   shutdownGraceMs: number;
+  probe: {
+    /** Directory with services.json, tor-targets.json, psiphon-config.json, vpn-config.json, manifest.json. */
+    configDir: string;
+    /** CitizenLab-layout list loaded on start when the citizenlab table is empty; null = never. */
+    testlistsBootstrapDir: string | null;
+    /** Benchmark-only: accept submissions without storing them. */
+    intakeDiscard: boolean;
+  };
+  accounts: AccountsConfig;
+  mail: MailConfig;
+  quotas: QuotasConfig;
+  /** Archive uploader (docs/archive.md). */
+  uploader: UploaderConfig;
+  /** External data updaters, timers, export/backup and /metrics (docs/operations.md). */
+  updaters: UpdatersConfig;
+  timers: TimersConfig;
+  export: ExportConfig;
+  metrics: MetricsConfig;
+  /** Fastpath pipeline (docs/fastpath.md). */
+  fastpath: FastpathConfig;
+  explorer: {
+    /** max_execution_time for aggregation and statistics queries (504 beyond). */
+    queryTimeoutS: number;
+    cache: { historicalMaxAgeS: number; recentMaxAgeS: number; settleS: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -134,7 +191,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const setting = String(issue.path[0] ?? "configuration");
     const got = merged[setting];
-    const shown = got === undefined || /SECRET|PASSWORD|KEY/.test(setting) ? "" : ` (got ${JSON.stringify(got)})`;
+    const shown = got === undefined || /SECRET|PASSWORD|KEY|EMAIL/.test(setting) ? "" : ` (got ${JSON.stringify(got)})`;
     throw new ConfigError(setting, `${issue.message}${shown}`);
   }
   const env = parsed.data;
@@ -201,5 +258,30 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     baseUrl: env.BASE_URL ?? null,
     maxSubmissionBytes: env.MAX_SUBMISSION_BYTES,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    probe: {
+      configDir: path.resolve(env.PROBE_CONFIG_DIR ?? path.join(repoRoot, "origin/fixtures/probe")),
+      testlistsBootstrapDir:
+        env.TESTLISTS_BOOTSTRAP_DIR === "none"
+          ? null
+          : path.resolve(env.TESTLISTS_BOOTSTRAP_DIR ?? path.join(repoRoot, "origin/fixtures/testlists")),
+      intakeDiscard: env.INTAKE_DISCARD,
+    },
+    accounts: accountsConfig(env),
+    mail: mailConfig(env, dataDir),
+    quotas: quotasConfig(env, dataDir),
+    uploader: uploaderConfig(env),
+    updaters: updatersConfig(env),
+    timers: timersConfig(env, dataDir),
+    export: exportConfig(env),
+    metrics: metricsConfig(env),
+    fastpath: fastpathConfig(env),
+    explorer: {
+      queryTimeoutS: env.EXPLORER_QUERY_TIMEOUT_S ?? env.CLICKHOUSE_QUERY_TIMEOUT_S,
+      cache: {
+        historicalMaxAgeS: env.CACHE_HISTORICAL_MAX_AGE_S,
+        recentMaxAgeS: env.CACHE_RECENT_MAX_AGE_S,
+        settleS: Math.round(env.CACHE_SETTLE_HOURS * 3600),
+      },
+    },
   };
 }

@@ -4,6 +4,12 @@ import { openDatabase, type Database } from "./db/clickhouse";
 import { migrate } from "./db/migrations";
 import { GeoIP } from "./geoip/geoip";
 import type { Logger } from "./logger";
+import { AuthService } from "./auth/service";
+import { createMailer, type Mailer } from "./mail";
+import { openQuotas, type QuotaStore } from "./quotas";
+import { Spool } from "./intake/spool";
+import { openProbeServices, type ProbeServices } from "./probe/service";
+import { startFastpath, type FastpathPipeline } from "./fastpath/pipeline";
 
 // Everything with state that the routes share, opened once per process and closed in reverse order.
 export interface Services {
@@ -12,9 +18,28 @@ export interface Services {
   db: Database;
   blobs: BlobStore;
   geoip: GeoIP;
+  /** Accounts for people: tokens, account ids, roles and expunge. */
+  auth: AuthService;
+  mailer: Mailer;
+  /** Fair-use quota counters (LMDB); null when QUOTAS_ENABLED=false. */
+  quotas: QuotaStore | null;
+  /** Durable measurement spool (docs/spool.md): the fastpath subscribes with spool.onWrite. */
+  spool: Spool;
+  /** Probe services: tokens, configured files, test lists, intake. */
+  probe: ProbeServices;
+  /** The fastpath consuming the spool (docs/fastpath.md); null when disabled or not a server. */
+  fastpath: FastpathPipeline | null;
 }
 
-export async function openServices(config: Config, log: Logger): Promise<Services> {
+export interface OpenOptions {
+  /**
+   * Start background consumers (the fastpath) — what a serving origin wants. A CLI process that
+   * only runs one command may pass false. Default true.
+   */
+  background?: boolean;
+}
+
+export async function openServices(config: Config, log: Logger, opts: OpenOptions = {}): Promise<Services> {
   const db = openDatabase(config.clickhouse);
   try {
     const applied = await migrate(db);
@@ -25,7 +50,17 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       asnDb: config.geoip.asnDb,
       log: (msg, extra) => log.info(extra ?? {}, msg),
     });
-    return { config, log, db, blobs, geoip };
+    const auth = await AuthService.open(config, db);
+    const mailer = createMailer(config);
+    const quotas = openQuotas(config.quotas, log);
+    const spool = await Spool.open(config.spoolDir, {
+      onListenerError: (err, entry) => log.error({ err, measurement_uid: entry.uid }, "spool listener failed"),
+    });
+    const probe = await openProbeServices(config, db, spool, log);
+    // Subscribes to the spool at once (no write missed) and scans it in the background.
+    const fastpath =
+      (opts.background ?? true) && config.fastpath.enabled ? startFastpath({ config: config.fastpath, db, spool, log }) : null;
+    return { config, log, db, blobs, geoip, auth, mailer, quotas, spool, probe, fastpath };
   } catch (err) {
     await db.close().catch(() => {});
     throw err;
@@ -33,6 +68,10 @@ export async function openServices(config: Config, log: Logger): Promise<Service
 }
 
 export async function closeServices(s: Services): Promise<void> {
+  // Before the database: its last INSERT needs it (what it cannot insert stays in the spool).
+  await s.fastpath?.stop();
   s.geoip.close();
+  s.mailer.close();
+  await s.quotas?.close();
   await s.db.close();
 }

@@ -29,3 +29,21 @@ commandModules.db = {
   usage: "db status",
   load: async () => (await import("./db-status")).dbStatusCommand,
 };
+
+commandModules.uploader = {
+  summary: "archive the spool to the blob store (postcans + JSONL) and index it",
+  usage: "uploader run [--all]",
+  load: async () => (await import("../archive/command")).uploaderCommand,
+};
+
+commandModules.dev = {
+  summary: "development helpers: synthetic fastpath rows for tests and benchmarks",
+  usage: "dev seed-fastpath --rows N [--days D] [--seed S] [--end DATE] [--metadata] [--batch N]",
+  load: async () => (await import("../dev/command")).devCommand,
+};
+
+commandModules.testlists = {
+  summary: "load the CitizenLab URL test lists into the database",
+  usage: "testlists load DIR [--dry-run]",
+  load: async () => (await import("../testlists/command")).testlistsCommand,
+};

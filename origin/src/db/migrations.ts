@@ -305,6 +305,28 @@ export const migrations: Migration[] = [
       obsOpenvpn,
     ],
   },
+  {
+    // Lookups by measurement_uid alone (raw_measurement, measurement_meta, the uploader's scoring
+    // check): neither table's sort key starts with it, so without a skip index each is a full scan.
+    version: 2,
+    name: "measurement_uid skip indexes on jsonl and fastpath",
+    statements: [
+      "ALTER TABLE jsonl ADD INDEX IF NOT EXISTS jsonl_measurement_uid measurement_uid TYPE bloom_filter(0.01) GRANULARITY 1",
+      "ALTER TABLE jsonl MATERIALIZE INDEX jsonl_measurement_uid",
+      "ALTER TABLE fastpath ADD INDEX IF NOT EXISTS fastpath_measurement_uid measurement_uid TYPE bloom_filter(0.01) GRANULARITY 1",
+      "ALTER TABLE fastpath MATERIALIZE INDEX fastpath_measurement_uid",
+    ],
+  },
+  {
+    // `fastpath reprocess` reads an archived JSONL file's uids and report ids from the jsonl rows
+    // that point into it (the lines are the probe's bytes, without the uid): one lookup per file.
+    version: 3,
+    name: "s3path skip index on jsonl",
+    statements: [
+      "ALTER TABLE jsonl ADD INDEX IF NOT EXISTS jsonl_s3path s3path TYPE bloom_filter(0.01) GRANULARITY 1",
+      "ALTER TABLE jsonl MATERIALIZE INDEX jsonl_s3path",
+    ],
+  },
 ];
 
 const migrationsTable = `

@@ -1,0 +1,11 @@
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+const req = createRequire(import.meta.url);
+const api = import.meta.resolve("tsx/esm/api");
+const entry = new URL("./w.ts", import.meta.url).href;
+console.log(api);
+const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { console.error(e); process.exit(1); });`;
+const w = new Worker(code, { eval: true });
+w.on("message", (m) => { console.log("msg", m); w.terminate(); });
+w.on("error", (e) => console.log("err", e.message));

@@ -1,0 +1,244 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import type { AppEnv } from "../app-env";
+import { fail } from "./respond";
+import { createRouter } from "../http/router";
+import { MailRejectedError, MailUnavailableError } from "../mail";
+import { EmailAddress } from "./account-id";
+import { loginEmail, loginUrl } from "./login-email";
+import { expungeCheck, requireRole, sessionOf } from "./middleware";
+import { ROLES } from "./tokens";
+import type { Context } from "hono";
+
+// Email login for people (Explorer, Test List Editor, OONI Run): register → emailed link →
+// session bearer → refresh. Registration is stateless and answers the same whether or not the
+// account exists; nothing here stores, logs or echoes an email address.
+
+const ErrorBody = z.object({ error: z.string() }).passthrough().openapi("AuthError");
+const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+const bearerSecurity = [{ bearerAuth: [] }];
+
+const Register = z
+  .object({
+    email_address: EmailAddress,
+    redirect_to: z.string().max(2048).openapi({ example: "https://explorer.ooni.org/" }),
+  })
+  .openapi("UserRegister");
+
+const registerRoute = createRoute({
+  method: "post",
+  path: "/api/v1/user_register",
+  tags: ["accounts"],
+  summary: "Email a login link",
+  description:
+    "Sends a login link (valid one day) to the address. `redirect_to` must be on a configured login " +
+    "site (LOGIN_REDIRECT_ORIGINS); the link points to that site's /login page. The answer is the same " +
+    "whether or not an account exists.",
+  request: { body: { required: true, content: { "application/json": { schema: Register } } } },
+  responses: {
+    200: { description: "Link sent", content: { "application/json": { schema: z.object({ msg: z.literal("ok") }) } } },
+    400: err("Invalid email address or redirect_to, or the mail relay refused the address"),
+    503: err("The mail relay is unavailable"),
+  },
+});
+
+const loginRoute = createRoute({
+  method: "get",
+  path: "/api/v1/user_login",
+  tags: ["accounts"],
+  summary: "Exchange a login link token for a session bearer",
+  request: { query: z.object({ k: z.string().min(1).max(4096).openapi({ description: "the token from the login link" }) }) },
+  responses: {
+    200: {
+      description: "Session token",
+      content: { "application/json": { schema: z.object({ bearer: z.string(), redirect_to: z.string() }).openapi("UserLogin") } },
+    },
+    401: err("Invalid or expired login token"),
+  },
+});
+
+const refreshRoute = createRoute({
+  method: "get",
+  path: "/api/v1/user_refresh_token",
+  tags: ["accounts"],
+  summary: "A fresh session bearer (never beyond the login's expiry)",
+  security: bearerSecurity,
+  middleware: [requireRole("user", "admin")] as const,
+  responses: {
+    200: { description: "Session token", content: { "application/json": { schema: z.object({ bearer: z.string() }) } } },
+    401: err("Authentication required"),
+  },
+});
+
+const metadataRoute = createRoute({
+  method: "get",
+  path: "/api/_/account_metadata",
+  tags: ["accounts"],
+  summary: "Whether the bearer is logged in, and its role",
+  security: bearerSecurity,
+  responses: {
+    200: {
+      description: "Logged in",
+      content: { "application/json": { schema: z.object({ logged_in: z.literal(true), role: z.enum(ROLES) }) } },
+    },
+    401: err("Not logged in (`logged_in: false`)"),
+    503: err("The session check cannot be made (database unavailable)"),
+  },
+});
+
+const SetRole = z.object({ email_address: EmailAddress, role: z.enum(ROLES) }).openapi("SetAccountRole");
+const setRoleRoute = createRoute({
+  method: "post",
+  path: "/api/v1/set_account_role",
+  tags: ["accounts"],
+  summary: "Set an account's role (admin); its existing sessions are expunged",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: { body: { required: true, content: { "application/json": { schema: SetRole } } } },
+  responses: {
+    200: { description: "Role set", content: { "application/json": { schema: z.object({}) } } },
+    400: err("Invalid email address or role"),
+    401: err("Authentication required"),
+    403: err("Role not authorized"),
+  },
+});
+
+const getRoleRoute = createRoute({
+  method: "get",
+  path: "/api/v1/get_account_role/{email_address}",
+  tags: ["accounts"],
+  summary: "An account's role (admin)",
+  description: "The address is hashed and never logged (request logs redact the path segment).",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: { params: z.object({ email_address: EmailAddress }) },
+  responses: {
+    200: { description: "Role", content: { "application/json": { schema: z.object({ role: z.enum(ROLES) }) } } },
+    400: err("Invalid email address"),
+    401: err("Authentication required"),
+    403: err("Role not authorized"),
+    404: err("Account not found"),
+  },
+});
+
+const expungeRoute = createRoute({
+  method: "post",
+  path: "/api/v1/set_session_expunge",
+  tags: ["accounts"],
+  summary: "Invalidate every session of an account issued until now (admin)",
+  security: bearerSecurity,
+  middleware: [requireRole("admin")] as const,
+  request: { body: { required: true, content: { "application/json": { schema: z.object({ email_address: EmailAddress }) } } } },
+  responses: {
+    200: { description: "Sessions expunged", content: { "application/json": { schema: z.object({}) } } },
+    400: err("Invalid email address"),
+    401: err("Authentication required"),
+    403: err("Role not authorized"),
+  },
+});
+
+function noStore(c: Context<AppEnv>) {
+  c.header("Cache-Control", "no-store");
+}
+
+export function authRoutes(corsOrigins: string[]) {
+  const app = createRouter();
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+
+  // The login sites call these from the browser with a bearer header, so they need CORS (with
+  // preflight) for exactly the configured login origins.
+  const siteCors = cors({ origin: corsOrigins, allowHeaders: ["Authorization", "Content-Type"], credentials: true, maxAge: 600 });
+  for (const p of ["/api/v1/user_register", "/api/v1/user_login", "/api/v1/user_refresh_token", "/api/_/account_metadata"]) {
+    app.use(p, siteCors);
+  }
+
+  app.openapi(registerRoute, async (c) => {
+    const { email_address: email, redirect_to: redirectTo } = c.req.valid("json");
+    const { auth, mailer, log } = c.get("services");
+    const origin = auth.loginOrigin(redirectTo);
+    if (!origin) {
+      return fail(c, 400, "invalid redirect_to: not on an allowed login site", { parameter: "redirect_to", in: "json" });
+    }
+    const accountId = auth.hasher.accountId(email);
+    const token = await auth.tokens.registerToken(accountId, redirectTo);
+    try {
+      await mailer.send(loginEmail(email, loginUrl(origin, token)));
+    } catch (e) {
+      if (e instanceof MailRejectedError) return fail(c, 400, "Unable to send the email");
+      // Only an error code is logged: relay replies and composer errors can quote the address.
+      const code = e instanceof MailUnavailableError ? e.code : ((e as NodeJS.ErrnoException).code ?? (e as Error).name);
+      log.error({ req_id: c.get("requestId"), mailer: mailer.description, code }, "login email not sent");
+      return fail(c, 503, "Unable to send the email");
+    }
+    log.info({ req_id: c.get("requestId"), account_id: accountId }, "login link sent");
+    noStore(c);
+    return c.json({ msg: "ok" as const }, 200);
+  });
+
+  app.openapi(loginRoute, async (c) => {
+    const { auth } = c.get("services");
+    const check = await auth.tokens.verifyRegisterToken(c.req.valid("query").k);
+    if (!check.ok) return fail(c, 401, check.error);
+    const state = await auth.loginState(check.accountId);
+    const bearer = await auth.tokens.sessionToken({
+      accountId: check.accountId,
+      role: state.role ?? "user",
+      issuedAt: state.expungeThreshold,
+    });
+    c.get("services").log.info({ req_id: c.get("requestId"), account_id: check.accountId }, "user logged in");
+    noStore(c);
+    return c.json({ bearer, redirect_to: check.redirectTo }, 200);
+  });
+
+  app.openapi(refreshRoute, async (c) => {
+    const { auth } = c.get("services");
+    const s = c.get("account");
+    // The role is read again: a role taken away in configuration does not survive a refresh.
+    const state = await auth.loginState(s.accountId);
+    const bearer = await auth.tokens.sessionToken({
+      accountId: s.accountId,
+      role: state.role ?? "user",
+      loginTime: s.loginTime,
+      issuedAt: state.expungeThreshold,
+    });
+    return c.json({ bearer }, 200);
+  });
+
+  app.openapi(metadataRoute, async (c) => {
+    noStore(c);
+    const session = await sessionOf(c);
+    if (!session) return fail(c, 401, "Authentication required", { logged_in: false });
+    const check = await expungeCheck(c, session);
+    if (check === "unavailable") return fail(c, 503, "Authentication temporarily unavailable");
+    if (check === "expunged") return fail(c, 401, "Authentication required", { logged_in: false });
+    return c.json({ logged_in: true as const, role: session.role }, 200);
+  });
+
+  app.openapi(setRoleRoute, async (c) => {
+    const { email_address: email, role } = c.req.valid("json");
+    const { auth, log } = c.get("services");
+    const accountId = auth.hasher.accountId(email);
+    await auth.store.setRole(accountId, role);
+    // Tokens carry the role: the old ones must stop working, so the new role applies at once.
+    await auth.store.expunge(accountId);
+    log.info({ req_id: c.get("requestId"), account_id: accountId, role, by: c.get("account").accountId }, "account role set");
+    return c.json({}, 200);
+  });
+
+  app.openapi(getRoleRoute, async (c) => {
+    const { auth } = c.get("services");
+    const state = await auth.loginState(auth.hasher.accountId(c.req.valid("param").email_address));
+    if (!state.role) return fail(c, 404, "Account not found");
+    return c.json({ role: state.role }, 200);
+  });
+
+  app.openapi(expungeRoute, async (c) => {
+    const { auth, log } = c.get("services");
+    const accountId = auth.hasher.accountId(c.req.valid("json").email_address);
+    await auth.store.expunge(accountId);
+    log.info({ req_id: c.get("requestId"), account_id: accountId, by: c.get("account").accountId }, "sessions expunged");
+    return c.json({}, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,51 @@
+import { queryRows, type Database } from "../db/clickhouse";
+import type { Role } from "./tokens";
+
+// Roles and session expunge thresholds, keyed by account id only (never an address). Both tables
+// are ReplacingMergeTree(update_time): a change is an insert, and reads take the newest row with
+// argMax so they are right before any background merge has happened.
+
+export interface AccountState {
+  /** Role from the accounts table, or null when the account has no row. */
+  role: Role | null;
+  /** Tokens issued (iat) before this unix second are rejected; 0 when never expunged. */
+  expungeThreshold: number;
+}
+
+export class AccountStore {
+  constructor(private readonly db: Database) {}
+
+  async state(accountId: string): Promise<AccountState> {
+    // argMax over no rows yields the type's default (the first enum value), so count the rows too.
+    const rows = await queryRows<{ n: number; role: string; threshold: number }>(
+      this.db,
+      `SELECT
+         (SELECT count() FROM accounts WHERE account_id = {id:FixedString(32)}) AS n,
+         (SELECT toString(argMax(role, update_time)) FROM accounts WHERE account_id = {id:FixedString(32)}) AS role,
+         (SELECT toUInt32(toUnixTimestamp(argMax(threshold, update_time))) FROM session_expunge
+           WHERE account_id = {id:FixedString(32)}) AS threshold`,
+      { id: accountId },
+    );
+    const row = rows[0];
+    const role = row && Number(row.n) > 0 && (row.role === "admin" || row.role === "user") ? row.role : null;
+    return { role, expungeThreshold: Number(row?.threshold ?? 0) };
+  }
+
+  async setRole(accountId: string, role: Role): Promise<void> {
+    await this.db.client.insert({ table: "accounts", values: [{ account_id: accountId, role }], format: "JSONEachRow" });
+  }
+
+  /**
+   * Rejects every token of the account issued before now. The threshold is rounded up to the next
+   * second (the column has second precision), so a token issued in this very second is rejected too.
+   */
+  async expunge(accountId: string, nowMs = Date.now()): Promise<number> {
+    const threshold = Math.floor(nowMs / 1000) + 1;
+    await this.db.client.insert({
+      table: "session_expunge",
+      values: [{ account_id: accountId, threshold }],
+      format: "JSONEachRow",
+    });
+    return threshold;
+  }
+}

@@ -1,0 +1,181 @@
+import { readFile } from "node:fs/promises";
+import type { Database } from "../../db/clickhouse";
+import type { Spool } from "../../intake/spool";
+import type { Logger } from "../../logger";
+import { buildFingerprintSet, type MatchSemantics } from "../fingerprints";
+import type { FastpathRow } from "../row";
+import { SpoolConsumer, type ConsumerStats } from "./consumer";
+import { FingerprintWatcher } from "./fingerprint-watch";
+import { ScoringPool } from "./pool";
+import { scoreItem, type ItemResult, type ScoreItem } from "./score-item";
+import type { FastpathConfig } from "./settings";
+import { FastpathStore } from "./store";
+
+// The fastpath pipeline (docs/fastpath.md): the origin starts one per process (services.ts); the
+// archive uploader calls ensureScored before it deletes spool files.
+
+export type { FastpathConfig } from "./settings";
+export { FastpathSettings, fastpathConfig } from "./settings";
+export { FastpathStore } from "./store";
+export { ScoringPool } from "./pool";
+
+export interface FastpathStats extends ConsumerStats {
+  workers: number;
+  /** Checksum of the fingerprint tables in use; null until the first load. */
+  fingerprints: string | null;
+  threadCrashes: number;
+}
+
+export interface EnsureScoredResult {
+  /** Had a row already. */
+  alreadyScored: number;
+  /** Scored and inserted by this call. */
+  scored: number;
+  /** Files that are not measurements: no row will ever exist; archive them as they are. */
+  unreadable: string[];
+  /** Not in the spool (nothing to score). */
+  missing: string[];
+}
+
+export interface FastpathPipeline {
+  stats(): FastpathStats;
+  /** Re-reads the fingerprint tables now (after `fingerprints load`). */
+  reloadFingerprints(): Promise<void>;
+  /** Scans the spool for unscored measurements now. */
+  rescan(): void;
+  /** Resolves when everything seen so far is in ClickHouse (tests and benchmarks). */
+  idle(): Promise<void>;
+  ensureScored(hourDir: string, uids: readonly string[]): Promise<EnsureScoredResult>;
+  stop(): Promise<void>;
+}
+
+export interface FastpathDeps {
+  config: FastpathConfig;
+  db: Database;
+  spool: Spool;
+  log: Logger;
+}
+
+/** Starts consuming the spool. Returns at once: fingerprints load and the scan run in the background. */
+export function startFastpath({ config, db, spool, log }: FastpathDeps): FastpathPipeline {
+  const store = new FastpathStore(db, config.faultClickhouseDownFile);
+  if (config.faultClickhouseDownFile) {
+    log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
+  }
+  const pool = new ScoringPool(config.workers, (err, phase) =>
+    log.error({ err, phase }, phase === "start" ? "fastpath scoring thread failed to start" : "fastpath scoring thread died"),
+  );
+  const consumer = new SpoolConsumer({
+    spool,
+    store,
+    pool,
+    log,
+    batchRows: config.batchRows,
+    flushMs: config.flushMs,
+    maxPending: config.maxPending,
+    rescanMs: config.rescanMs,
+  });
+  const watcher = new FingerprintWatcher(store, {
+    semantics: config.matching,
+    pollMs: config.fingerprintsPollMs,
+    log,
+    onChange: (lists) => {
+      pool.setFingerprints(lists);
+      consumer.setReady();
+    },
+  });
+  consumer.start();
+  watcher.start();
+
+  return {
+    stats: () => ({
+      ...consumer.stats(),
+      workers: pool.size,
+      fingerprints: watcher.loadedVersion,
+      threadCrashes: pool.crashes,
+    }),
+    reloadFingerprints: () => watcher.refresh(),
+    rescan: () => consumer.requestScan(),
+    idle: () => consumer.idle(),
+    async ensureScored(hourDir, uids) {
+      if (watcher.loadedVersion === null) await watcher.refresh();
+      return ensureWith(store, spool, hourDir, uids, (items) => pool.score(items));
+    },
+    async stop() {
+      watcher.stop();
+      await consumer.stop();
+      await pool.close();
+    },
+  };
+}
+
+async function ensureWith(
+  store: FastpathStore,
+  spool: Spool,
+  hourDir: string,
+  uids: readonly string[],
+  score: (items: ScoreItem[]) => Promise<ItemResult[]>,
+): Promise<EnsureScoredResult> {
+  for (const uid of uids) spool.pathOf(hourDir, uid); // throws SpoolPathError for anything else
+  const unique = [...new Set(uids)];
+  const existing = await store.existingUids(unique);
+  const result: EnsureScoredResult = { alreadyScored: existing.size, scored: 0, unreadable: [], missing: [] };
+  const todo = unique.filter((u) => !existing.has(u));
+  const CHUNK = 256;
+  for (let i = 0; i < todo.length; i += CHUNK) {
+    const items: ScoreItem[] = [];
+    for (const uid of todo.slice(i, i + CHUNK)) {
+      const data = await readFile(spool.pathOf(hourDir, uid)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return null;
+        throw err;
+      });
+      if (data) items.push({ kind: "post", uid, data });
+      else result.missing.push(uid);
+    }
+    const results = await score(items);
+    const rows: FastpathRow[] = [];
+    results.forEach((r, k) => {
+      const uid = (items[k] as { uid: string }).uid;
+      if (r.ok) rows.push(r.row);
+      else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
+      else result.unreadable.push(uid);
+    });
+    await store.insertRows(rows);
+    result.scored += rows.length;
+  }
+  return result;
+}
+
+/** What ensureScored needs from the origin's services (a structural subset of Services). */
+export interface EnsureScoredServices {
+  config: { fastpath: FastpathConfig };
+  db: Database;
+  spool: Spool;
+  fastpath: FastpathPipeline | null;
+}
+
+/**
+ * For the archive uploader: makes sure every given spool measurement has its fastpath row before
+ * the files are deleted. Resolves once each uid is scored (now or before), unreadable (never will
+ * be: archive it anyway) or absent from the spool; rejects when that cannot be established (e.g.
+ * ClickHouse down) — then the uploader must keep the files and try again later.
+ *
+ * Uses the running pipeline's scoring threads; without one (a CLI process), scores in this thread
+ * with the fingerprints read from the tables.
+ */
+export async function ensureScored(
+  services: EnsureScoredServices,
+  hourDir: string,
+  uids: readonly string[],
+): Promise<EnsureScoredResult> {
+  if (services.fastpath) return services.fastpath.ensureScored(hourDir, uids);
+  const store = new FastpathStore(services.db, services.config.fastpath.faultClickhouseDownFile);
+  const set = await loadFingerprintSet(store, services.config.fastpath.matching);
+  return ensureWith(store, services.spool, hourDir, uids, async (items) => items.map((item) => scoreItem(item, set)));
+}
+
+/** The fingerprint tables as a ready-to-match set. */
+export async function loadFingerprintSet(store: FastpathStore, semantics: MatchSemantics) {
+  const [dns, http] = await Promise.all([store.loadFingerprints("dns"), store.loadFingerprints("http")]);
+  return buildFingerprintSet(dns, http, { semantics });
+}

@@ -1,0 +1,41 @@
+import type { FingerprintSet } from "../fingerprints";
+import { buildFastpathRow, type FastpathRow } from "../row";
+import { scoreMeasurement } from "../score";
+import { decodeArchivedLine, decodePost, UnreadableMeasurement } from "./decode";
+
+// What a scoring thread does with one unit of work, as a pure function so that the worker, the
+// in-thread fallback (ensureScored without a running pipeline) and the tests share it.
+
+/**
+ * A spool file (`uid` is its name) or one line of an archived JSONL file, with the uid and
+ * report id the archive index (jsonl table) records for it, when it does.
+ */
+export type ScoreItem =
+  | { kind: "post"; uid: string; data: Uint8Array }
+  | { kind: "line"; data: string; uid?: string; reportId?: string };
+
+/**
+ * `retryable`: the measurement was not judged (pool closed, thread died): try again later rather
+ * than counting it as unreadable.
+ */
+export type ItemResult = { ok: true; row: FastpathRow } | { ok: false; error: string; retryable?: boolean };
+
+export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
+  try {
+    let measurement, reportId, uid: string;
+    if (item.kind === "post") {
+      ({ measurement, reportId } = decodePost(item.data));
+      uid = item.uid;
+    } else {
+      const d = decodeArchivedLine(item.data, { uid: item.uid, reportId: item.reportId });
+      ({ measurement, reportId } = d);
+      uid = d.measurementUid;
+    }
+    const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
+    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined }) };
+  } catch (err) {
+    // scoreMeasurement and buildFastpathRow do not throw by design; decoding does, by design.
+    if (err instanceof UnreadableMeasurement) return { ok: false, error: err.message };
+    return { ok: false, error: `unexpected: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}

@@ -1,0 +1,75 @@
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
+import { decompress as zstdDecompress } from "@mongodb-js/zstd";
+import { IntakeError } from "./errors";
+import { ZstdFormatError, zstdOutputBound } from "./zstd-bound";
+
+// A submission body is read with a hard cap (never buffered beyond the limit), then decoded per
+// Content-Encoding with the same cap on the decoded size: 413 beyond it, 400 for a broken stream,
+// 415 for an encoding we do not speak. The limit is MAX_SUBMISSION_BYTES.
+
+const gunzipAsync = promisify(gunzip);
+
+export function tooLarge(limit: number) {
+  return new IntakeError(413, "request body too large", { limit_bytes: limit });
+}
+
+/** Reads at most `limit` bytes of the body; more is a 413 (checked on Content-Length first). */
+export async function readBodyBounded(req: Request, limit: number): Promise<Buffer> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
+  if (!req.body) return Buffer.alloc(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(limit);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof IntakeError) throw err;
+    throw new IntakeError(400, "request body could not be read", { message: (err as Error).message });
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export async function decodeContent(encodingHeader: string | undefined, raw: Buffer, limit: number): Promise<Buffer> {
+  const encoding = (encodingHeader ?? "").trim().toLowerCase();
+  if (encoding === "" || encoding === "identity") return raw;
+  if (encoding === "gzip" || encoding === "x-gzip") {
+    try {
+      return await gunzipAsync(raw, { maxOutputLength: limit });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE" || err instanceof RangeError) throw tooLarge(limit);
+      throw new IntakeError(400, "Incorrect format", { message: "request body is not a valid gzip stream" });
+    }
+  }
+  if (encoding === "zstd") {
+    let bound: number;
+    try {
+      bound = zstdOutputBound(raw);
+    } catch (err) {
+      if (err instanceof ZstdFormatError) {
+        throw new IntakeError(400, "Incorrect format", { message: `request body is not a valid zstd stream (${err.message})` });
+      }
+      throw err;
+    }
+    if (bound > limit) throw tooLarge(limit);
+    let out: Buffer;
+    try {
+      out = await zstdDecompress(raw);
+    } catch {
+      throw new IntakeError(400, "Incorrect format", { message: "request body is not a valid zstd stream" });
+    }
+    if (out.length > limit) throw tooLarge(limit);
+    return out;
+  }
+  throw new IntakeError(415, "unsupported content encoding", { encoding, supported: ["gzip", "zstd", "identity"] });
+}

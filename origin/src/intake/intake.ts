@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { decodeContent, readBodyBounded } from "./body";
+import { IntakeError, inconsistent, incorrectFormat } from "./errors";
+import { makeMeasurementUid, parseMeasurementUid } from "./measurement-uid";
+import { measurementMetadata, type MeasurementMetadata } from "./metadata";
+import { envelopeAroundMeasurementText, withReportIdInserted } from "./post-file";
+import { generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
+import type { Spool } from "./spool";
+
+// Measurement intake: read (bounded) → decode → validate → choose the stored bytes → uid → durable
+// spool write. Every refusal is an IntakeError (4xx JSON); an accepted measurement is on disk and
+// fsynced before the caller answers 200.
+
+export interface IntakeOptions {
+  spool: Spool;
+  collectorId: string;
+  maxBytes: number;
+  /** Benchmark-only (INTAKE_DISCARD): validate and answer, but store nothing. */
+  discard: boolean;
+}
+
+export interface Accepted {
+  measurementUid: string;
+  reportId: string;
+  hourDir: string;
+  /** The exact bytes written to the spool. */
+  stored: Buffer;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function parseJson(buf: Buffer, what: string): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(buf);
+  } catch {
+    throw incorrectFormat(`${what} is not valid UTF-8`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw incorrectFormat(`${what} is not valid JSON`);
+  }
+}
+
+const ReportEnvelope = z.looseObject({
+  format: z.string().optional(),
+  report_id: z.string().optional(),
+  content: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+// Anonymous-credential fields (nym, zkp_request, manifest_version, protocol_version) are accepted
+// and ignored: verifying them is out of scope (docs/probe-services.md).
+const SubmitEnvelope = z.looseObject({
+  format: z.string().optional(),
+  content: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+function envelopeIssue(err: z.ZodError): IntakeError {
+  const issue = err.issues[0]!;
+  const field = issue.path.map(String).join(".") || "body";
+  return incorrectFormat(`${field}: ${issue.code === "invalid_type" ? "missing or of the wrong type" : issue.message}`);
+}
+
+function checkFormat(format: string | undefined) {
+  if (format !== undefined && format.toLowerCase() !== "json") throw incorrectFormat('only format "json" is supported');
+}
+
+/** The measurement object: given as an object, or as a JSON string holding one. */
+function measurementOf(content: string | Record<string, unknown>): { text: string | null; meta: MeasurementMetadata } {
+  if (typeof content !== "string") return { text: null, meta: measurementMetadata(content) };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(content);
+  } catch {
+    throw incorrectFormat("content is a string but not a JSON measurement");
+  }
+  return { text: content, meta: measurementMetadata(parsed) };
+}
+
+export interface ReportTemplate {
+  probe_asn: string;
+  probe_cc: string;
+  test_name: string;
+  software_name: string;
+  software_version: string;
+}
+
+const SOFTWARE = /^[0-9A-Za-z_.+-]{1,100}$/;
+
+export class Intake {
+  constructor(private readonly opts: IntakeOptions) {}
+
+  get discarding(): boolean {
+    return this.opts.discard;
+  }
+
+  /**
+   * POST /report: hands out a report_id. Metadata the collector would later refuse (AS0, ZZ,
+   * malformed names) is refused here already, with the same error codes, rather than letting the
+   * probe upload measurements that cannot be accepted.
+   */
+  openReport(t: ReportTemplate): { reportId: string } {
+    const asnText = t.probe_asn.toUpperCase();
+    if (!/^AS[0-9]{1,10}$/.test(asnText) || Number(asnText.slice(2)) > 0xffffffff) {
+      throw new IntakeError(400, "asn_invalid", { message: 'probe_asn must look like "AS1234"' });
+    }
+    const cc = t.probe_cc.toUpperCase();
+    if (!/^[A-Z]{2}$/.test(cc)) throw new IntakeError(400, "bad_metadata", { message: "probe_cc must be two letters" });
+    const testName = t.test_name.toLowerCase();
+    const compact = testName.replace(/_/g, "");
+    if (!/^[a-z0-9_]+$/.test(testName) || compact.length < 2 || compact.length > 29) {
+      throw new IntakeError(400, "bad_metadata", { message: "test_name must be a test name such as web_connectivity" });
+    }
+    if (!SOFTWARE.test(t.software_name) || !SOFTWARE.test(t.software_version)) {
+      throw new IntakeError(400, "bad_metadata", { message: "software_name and software_version must match [0-9A-Za-z_.+-]+" });
+    }
+    const asn = Number(asnText.slice(2));
+    rejectUnknownNetwork(cc, asn);
+    return { reportId: generateReportId(testName, cc, asn, this.opts.collectorId) };
+  }
+
+  /** POST /report/{report_id}: `{format:"json", content:{measurement}}`. */
+  async submitToReport(reportIdParam: string, req: Request): Promise<Accepted> {
+    const rid = parseReportId(reportIdParam);
+    rejectUnknownNetwork(rid.cc, rid.asn);
+    const body = await this.readBody(req);
+    const envelope = ReportEnvelope.safeParse(parseJson(body, "request body"));
+    if (!envelope.success) throw envelopeIssue(envelope.error);
+    checkFormat(envelope.data.format);
+    const { meta } = measurementOf(envelope.data.content);
+
+    if (meta.probeCc !== rid.cc) throw inconsistent(`content.probe_cc ${meta.probeCc} differs from the report_id's ${rid.cc}`);
+    if (meta.probeAsn !== rid.asn) throw inconsistent(`content.probe_asn AS${meta.probeAsn} differs from the report_id's AS${rid.asn}`);
+    if (meta.testNameCompact !== rid.testName) {
+      throw inconsistent(`content.test_name ${meta.testName} differs from the report_id's ${rid.testName}`);
+    }
+    if (meta.reportId !== null && meta.reportId !== rid.reportId) throw inconsistent("content.report_id differs from the URL's");
+    const outer = envelope.data.report_id;
+    if (outer !== undefined && outer !== rid.reportId) throw inconsistent("report_id differs from the URL's");
+
+    const stored = meta.reportId !== null || outer !== undefined ? body : withReportIdInserted(body, rid.reportId);
+    return this.store(rid.cc, rid.testName, rid.reportId, stored);
+  }
+
+  /** POST /api/v1/submit_measurement: `{format:"json", content:"<measurement as JSON text>", …}`. */
+  async submitMeasurement(req: Request): Promise<Accepted> {
+    const body = await this.readBody(req);
+    const envelope = SubmitEnvelope.safeParse(parseJson(body, "request body"));
+    if (!envelope.success) throw envelopeIssue(envelope.error);
+    checkFormat(envelope.data.format);
+    const { text, meta } = measurementOf(envelope.data.content);
+    rejectUnknownNetwork(meta.probeCc, meta.probeAsn);
+
+    let reportId: string;
+    if (meta.reportId !== null && meta.reportId !== "") {
+      // A measurement that names its report keeps it; a current-shape id must agree with the content.
+      if (!/^[A-Za-z0-9_-]{1,128}$/.test(meta.reportId)) throw new IntakeError(400, "bad_metadata", { message: "content.report_id is malformed" });
+      if (meta.reportId.split("_").length === 6) {
+        const rid = parseReportId(meta.reportId);
+        if (rid.cc !== meta.probeCc || rid.asn !== meta.probeAsn || rid.testName !== meta.testNameCompact) {
+          throw inconsistent("content.report_id does not match the measurement's probe_cc/probe_asn/test_name");
+        }
+      }
+      reportId = meta.reportId;
+    } else {
+      reportId = generateReportId(meta.testName, meta.probeCc, meta.probeAsn, this.opts.collectorId);
+    }
+    const stored =
+      text !== null
+        ? envelopeAroundMeasurementText(text, reportId)
+        : meta.reportId !== null
+          ? body
+          : withReportIdInserted(body, reportId);
+    return this.store(meta.probeCc, meta.testNameCompact, reportId, stored);
+  }
+
+  private async readBody(req: Request): Promise<Buffer> {
+    const raw = await readBodyBounded(req, this.opts.maxBytes);
+    return decodeContent(req.headers.get("content-encoding") ?? undefined, raw, this.opts.maxBytes);
+  }
+
+  private async store(cc: string, testName: string, reportId: string, stored: Buffer): Promise<Accepted> {
+    const measurementUid = makeMeasurementUid(cc, testName, stored);
+    const parsed = parseMeasurementUid(measurementUid);
+    if (!parsed) throw incorrectFormat("test name cannot be used in a measurement_uid");
+    if (!this.opts.discard) await this.opts.spool.write(measurementUid, stored);
+    return { measurementUid, reportId, hourDir: parsed.hourDir, stored };
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from "zod";
+
+// What a spool `.post` file holds (docs/spool.md): one JSON object, an envelope whose `content` is
+// the measurement.
+//
+// - POST /report/{report_id}: the request body after content decoding, byte for byte. Only if
+//   neither the measurement nor the envelope names its report, `"report_id":"…",` is inserted after
+//   the envelope's opening brace (every other byte unchanged).
+// - POST /api/v1/submit_measurement (the measurement arrives as a JSON *string*, without a report
+//   id): `{"format":"json","report_id":"<generated>","content":` + that string, byte for byte + `}`.
+//
+// So the measurement bytes are always exactly what the probe produced, and every file yields a
+// report id with one rule: content.report_id, else the envelope's report_id.
+
+const enc = new TextEncoder();
+
+export function withReportIdInserted(body: Buffer, reportId: string): Buffer {
+  const open = body.indexOf(0x7b); // "{": the body has been parsed as an object, so it exists
+  const insert = enc.encode(`"report_id":${JSON.stringify(reportId)},`);
+  return Buffer.concat([body.subarray(0, open + 1), insert, body.subarray(open + 1)]);
+}
+
+export function envelopeAroundMeasurementText(measurementText: string, reportId: string): Buffer {
+  return Buffer.concat([
+    enc.encode(`{"format":"json","report_id":${JSON.stringify(reportId)},"content":`),
+    enc.encode(measurementText),
+    enc.encode("}"),
+  ]);
+}
+
+const PostSchema = z.looseObject({
+  format: z.string().optional(),
+  report_id: z.string().optional(),
+  content: z.union([z.record(z.string(), z.unknown()), z.string()]),
+});
+
+export interface PostContent {
+  reportId: string | null;
+  measurement: Record<string, unknown>;
+}
+
+/**
+ * Reads a `.post` file the way every consumer (fastpath, uploader, raw_measurement) should. Also
+ * accepts the legacy collector's files, where `content` may be the measurement as a string.
+ * Throws on anything that is not such an envelope.
+ */
+export function parsePostFile(bytes: Uint8Array): PostContent {
+  const envelope = PostSchema.parse(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")));
+  const content = typeof envelope.content === "string" ? (JSON.parse(envelope.content) as unknown) : envelope.content;
+  const measurement = z.record(z.string(), z.unknown()).parse(content);
+  const inner = measurement.report_id;
+  const reportId = typeof inner === "string" && inner !== "" ? inner : envelope.report_id ?? null;
+  return { reportId, measurement };
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { incorrectFormat, IntakeError } from "./errors";
+
+// report_id: `{UTC %Y%m%dT%H%M%SZ}_{test name without "_"}_{CC}_{ASN}_n{collector}_{16 chars}`, the
+// last part being base64 of 12 random bytes with "o" standing in for "+" and "/" — so a report_id
+// is always [A-Za-z0-9_] only and can never name a path.
+
+function utcCompact(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z"); // 20240214T090617Z
+}
+
+export function generateReportId(testName: string, cc: string, asn: number, collectorId: string, now = new Date()): string {
+  const rand = randomBytes(12).toString("base64").replace(/[+/]/g, "o");
+  return `${utcCompact(now)}_${testName.replace(/_/g, "")}_${cc}_${asn}_n${collectorId}_${rand}`;
+}
+
+export interface ParsedReportId {
+  reportId: string;
+  /** Test name as it appears in the report_id (no underscores). */
+  testName: string;
+  /** Upper case, as written to the spool. */
+  cc: string;
+  asn: number;
+}
+
+const PART = /^[A-Za-z0-9]+$/;
+
+/**
+ * The checks the OONI collector applied to `POST /report/{report_id}`: six `_`-separated parts, a
+ * two-letter CC, an alphanumeric test name of 2–29 characters and a numeric ASN. Anything else —
+ * including `..`, `/`, NUL or other bytes — is "Incorrect format" (400).
+ */
+export function parseReportId(reportId: string): ParsedReportId {
+  if (reportId.length > 128) throw incorrectFormat("report_id is too long");
+  const parts = reportId.split("_");
+  if (parts.length !== 6 || !parts.every((p) => PART.test(p))) {
+    throw incorrectFormat("report_id must be six alphanumeric parts separated by _");
+  }
+  const [, testName, cc, asn] = parts as [string, string, string, string, string, string];
+  if (!/^[A-Za-z]{2}$/.test(cc)) throw incorrectFormat("report_id country code must be two letters");
+  if (testName.length < 2 || testName.length > 29) throw incorrectFormat("report_id test name must be 2-29 characters");
+  if (!/^[0-9]{1,10}$/.test(asn) || Number(asn) > 0xffffffff) throw incorrectFormat("report_id ASN must be a number");
+  return { reportId, testName, cc: cc.toUpperCase(), asn: Number(asn) };
+}
+
+/** The newer OONI service's refusals for measurements that cannot be attributed to a network. */
+export function rejectUnknownNetwork(cc: string, asn: number): void {
+  if (asn === 0) throw new IntakeError(400, "asn_0", { message: "measurements from AS0 (unknown network) are not accepted" });
+  if (cc.toUpperCase() === "ZZ") throw new IntakeError(400, "cc_zz", { message: "measurements from ZZ (unknown country) are not accepted" });
+}

@@ -1,0 +1,117 @@
+import { queryRows, type Database } from "../db/clickhouse";
+
+// Metadata of one measurement from the fastpath table, in the shape the probe engine decodes
+// (probe-contract.md, measurement_meta): times as RFC 3339, probe_asn as an integer, scores as the
+// stored JSON string, flags as booleans.
+
+export interface MeasurementMeta {
+  anomaly: boolean;
+  category_code: string | null;
+  confirmed: boolean;
+  failure: boolean;
+  input: string | null;
+  measurement_start_time: string;
+  measurement_uid: string;
+  probe_asn: number;
+  probe_cc: string;
+  report_id: string;
+  scores: string;
+  test_name: string;
+  test_start_time: string;
+}
+
+interface Row {
+  measurement_uid: string;
+  report_id: string;
+  input: string;
+  probe_cc: string;
+  probe_asn: number;
+  test_name: string;
+  start_iso: string;
+  test_start_iso: string;
+  scores: string;
+  anomaly: string;
+  confirmed: string;
+  msm_failure: string;
+}
+
+// Aliases differ from the column names: in ClickHouse an alias would shadow the column elsewhere.
+const COLUMNS = `measurement_uid, report_id, input, probe_cc, probe_asn, test_name,
+  formatDateTime(measurement_start_time, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS start_iso,
+  formatDateTime(test_start_time, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS test_start_iso,
+  scores, anomaly, confirmed, msm_failure`;
+
+export type MetaKey = { uid: string } | { reportId: string; input: string };
+
+/** The newest fastpath row of a measurement (rescoring replaces rows), or null. */
+async function fastpathRow(db: Database, key: MetaKey): Promise<Row | null> {
+  const rows =
+    "uid" in key
+      ? await queryRows<Row>(
+          db,
+          `SELECT ${COLUMNS} FROM fastpath WHERE measurement_uid = {uid:String} ORDER BY update_time DESC LIMIT 1`,
+          { uid: key.uid },
+        )
+      : // Several measurements may share report_id and input: the first by uid, every time.
+        await queryRows<Row>(
+          db,
+          `SELECT ${COLUMNS} FROM fastpath WHERE report_id = {report_id:String} AND input = {input:String}
+           ORDER BY measurement_uid, update_time DESC LIMIT 1`,
+          { report_id: key.reportId, input: key.input },
+        );
+  return rows[0] ?? null;
+}
+
+/** The category of a URL in the test list of the probe's country, else the global list. */
+async function categoryOf(db: Database, input: string, cc: string): Promise<string | null> {
+  if (!input) return null;
+  const rows = await queryRows<{ category_code: string }>(
+    db,
+    `SELECT category_code FROM citizenlab WHERE url = {url:String} AND cc IN ({cc:String}, 'ZZ')
+     ORDER BY cc = 'ZZ' LIMIT 1`,
+    { url: input, cc: cc.toLowerCase() },
+  );
+  return rows[0]?.category_code ?? null;
+}
+
+/**
+ * Null when unknown — and, as in the legacy API, for measurements from AS0, which are not
+ * published (ooni/explorer#495).
+ */
+export async function measurementMeta(db: Database, key: MetaKey): Promise<MeasurementMeta | null> {
+  const row = await fastpathRow(db, key);
+  if (!row || Number(row.probe_asn) === 0) return null;
+  return {
+    anomaly: row.anomaly === "t",
+    category_code: await categoryOf(db, row.input, row.probe_cc),
+    confirmed: row.confirmed === "t",
+    failure: row.msm_failure === "t",
+    input: row.input === "" ? null : row.input,
+    measurement_start_time: row.start_iso,
+    measurement_uid: row.measurement_uid,
+    probe_asn: Number(row.probe_asn),
+    probe_cc: row.probe_cc,
+    report_id: row.report_id,
+    scores: row.scores,
+    test_name: row.test_name,
+    test_start_time: row.test_start_iso,
+  };
+}
+
+/**
+ * The uid for report_id + input: the first by uid among the archived (jsonl, sorted by exactly
+ * these columns) and the scored (fastpath) ones, so measurement_meta and raw_measurement pick the
+ * same measurement when a report repeats an input.
+ */
+export async function uidFor(db: Database, reportId: string, input: string): Promise<string | null> {
+  const params = { report_id: reportId, input };
+  const first = (table: "jsonl" | "fastpath") =>
+    queryRows<{ measurement_uid: string }>(
+      db,
+      `SELECT measurement_uid FROM ${table} WHERE report_id = {report_id:String} AND input = {input:String}
+       ORDER BY measurement_uid LIMIT 1`,
+      params,
+    );
+  const found = (await Promise.all([first("jsonl"), first("fastpath")])).flat().map((r) => r.measurement_uid).sort();
+  return found[0] ?? null;
+}

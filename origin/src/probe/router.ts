@@ -1,0 +1,30 @@
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { createRouter } from "../http/router";
+import { jsonError } from "../http/errors";
+import { IntakeError } from "../intake/errors";
+
+// Probe-facing routers: the project router plus an error handler that keeps hono's own refusals
+// (malformed JSON 400, 415, 413) and intake refusals as what they are — 4xx JSON — instead of the
+// app-wide 500.
+export function createProbeRouter() {
+  const router = createRouter();
+  router.onError((err, c) => {
+    if (err instanceof IntakeError) return jsonError(c, err.status, err.error, err.extra);
+    if (err instanceof HTTPException && err.status < 500) {
+      return jsonError(c, err.status as ContentfulStatusCode, err.message || "bad request");
+    }
+    c.get("services").log.error({ req_id: c.get("requestId"), err }, "unhandled error");
+    return jsonError(c, 500, "internal error", { request_id: c.get("requestId") });
+  });
+  return router;
+}
+
+/** JSON bodies of probe calls are small: a check-in is well under 1 KiB. */
+export const smallJsonBody = bodyLimit({
+  maxSize: 64 * 1024,
+  onError: (c) => jsonError(c, 413, "request body too large", { limit_bytes: 64 * 1024 }),
+});
+
+export const noStore = { "Cache-Control": "no-store" } as const;

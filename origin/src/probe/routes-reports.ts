@@ -1,0 +1,143 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { jsonError } from "../http/errors";
+import { IntakeError } from "../intake/errors";
+import type { Accepted } from "../intake/intake";
+import { VERSION } from "../version";
+import { createProbeRouter, noStore, smallJsonBody } from "./router";
+import { ErrorBody } from "./schemas";
+
+// Measurement submission. The bodies of the two submit routes are read raw (they may be gzip or
+// zstd encoded and up to MAX_SUBMISSION_BYTES), so the OpenAPI document describes them with plain
+// JSON Schema and intake/ parses and validates them with zod after decoding.
+
+const ReportTemplate = z
+  .looseObject({
+    data_format_version: z.string().max(20),
+    format: z.string().max(20),
+    probe_asn: z.string().max(20).default("AS0"),
+    probe_cc: z.string().max(10).default("ZZ"),
+    software_name: z.string().max(100),
+    software_version: z.string().max(100),
+    test_name: z.string().max(100).default(""),
+    test_start_time: z.string().max(40),
+    test_version: z.string().max(40),
+  })
+  .openapi("ReportTemplate");
+
+const refused = {
+  400: { description: "refused: malformed, inconsistent, or AS0/ZZ (error: asn_0, cc_zz, asn_invalid, bad_metadata, …)", content: { "application/json": { schema: ErrorBody } } },
+} as const;
+const submitRefused = {
+  ...refused,
+  413: { description: "body larger than MAX_SUBMISSION_BYTES (after decoding)", content: { "application/json": { schema: ErrorBody } } },
+  415: { description: "unsupported Content-Encoding", content: { "application/json": { schema: ErrorBody } } },
+  503: { description: "the measurement could not be stored", content: { "application/json": { schema: ErrorBody } } },
+} as const;
+
+const Uid = z.object({ measurement_uid: z.string() }).openapi("MeasurementUid");
+
+type Prop = { type: "string" | "object"; enum?: string[] };
+const rawBody = (description: string, content: Record<string, Prop>) => ({
+  required: true,
+  description: `${description} Content-Encoding gzip and zstd are accepted.`,
+  content: { "application/json": { schema: { type: "object" as const, required: ["format", "content"], properties: content } } },
+});
+
+const openReport = createRoute({
+  method: "post",
+  path: "/report",
+  tags: ["reports"],
+  summary: "Open a report: returns a report_id for POST /report/{report_id}",
+  middleware: [smallJsonBody] as const,
+  request: { body: { required: true, content: { "application/json": { schema: ReportTemplate } } } },
+  responses: {
+    200: {
+      description: "report opened",
+      content: {
+        "application/json": {
+          schema: z.object({ backend_version: z.string(), report_id: z.string(), supported_formats: z.array(z.string()) }),
+        },
+      },
+    },
+    ...refused,
+  },
+});
+
+const ReportIdParam = z.object({ report_id: z.string().openapi({ example: "20240214T090617Z_webconnectivity_IT_30722_n1_1IvUiXNWHooB5rmD" }) });
+
+const submitToReport = createRoute({
+  method: "post",
+  path: "/report/{report_id}",
+  tags: ["reports"],
+  summary: "Submit one measurement into a report; stored durably before the 200",
+  request: {
+    params: ReportIdParam,
+    body: rawBody("`{format: \"json\", content: {measurement}}`.", { format: { type: "string", enum: ["json"] }, content: { type: "object" } }),
+  },
+  responses: { 200: { description: "stored", content: { "application/json": { schema: Uid } } }, ...submitRefused },
+});
+
+const closeReport = createRoute({
+  method: "post",
+  path: "/report/{report_id}/close",
+  tags: ["reports"],
+  summary: "Close a report (a no-op kept for old clients)",
+  request: { params: ReportIdParam },
+  responses: { 200: { description: "closed", content: { "application/json": { schema: z.object({}) } } } },
+});
+
+const submitMeasurement = createRoute({
+  method: "post",
+  path: "/api/v1/submit_measurement",
+  tags: ["reports"],
+  summary: "Submit one measurement (no report needed); stored durably before the 200",
+  request: {
+    body: rawBody(
+      '`{format: "json", content: "<measurement as a JSON string>", nym, zkp_request, manifest_version, protocol_version}`; the anonymous-credential fields are accepted and not verified.',
+      { format: { type: "string", enum: ["json"] }, content: { type: "string" } },
+    ),
+  },
+  responses: { 200: { description: "stored", content: { "application/json": { schema: Uid } } }, ...submitRefused },
+});
+
+async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
+  const log = c.get("services").log;
+  try {
+    const { measurementUid } = await work();
+    return c.json({ measurement_uid: measurementUid }, 200, noStore);
+  } catch (err) {
+    if (err instanceof IntakeError) {
+      log.info({ req_id: c.get("requestId"), status: err.status, reason: err.error }, "submission refused");
+      return jsonError(c, err.status, err.error, err.extra);
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT" || code === "EIO" || code === "EROFS" || code === "EACCES") {
+      log.error({ req_id: c.get("requestId"), err }, "spool write failed");
+      return jsonError(c, 503, "measurement could not be stored", { request_id: c.get("requestId") });
+    }
+    throw err;
+  }
+}
+
+export function reportRoutes() {
+  const app = createProbeRouter();
+
+  app.openapi(openReport, (c) => {
+    const t = c.req.valid("json");
+    const { reportId } = c.get("services").probe.intake.openReport(t);
+    return c.json({ backend_version: VERSION, report_id: reportId, supported_formats: ["json"] }, 200, noStore);
+  });
+
+  app.openapi(submitToReport, (c) => {
+    const { report_id } = c.req.valid("param");
+    return accept(c, () => c.get("services").probe.intake.submitToReport(report_id, c.req.raw)) as never;
+  });
+
+  app.openapi(closeReport, (c) => c.json({}, 200, noStore));
+
+  app.openapi(submitMeasurement, (c) => accept(c, () => c.get("services").probe.intake.submitMeasurement(c.req.raw)) as never);
+
+  return app;
+}

@@ -1,0 +1,13 @@
+import type { Context } from "hono";
+import { BRIDGE_HOST_HEADER } from "#shared/edge-protocol";
+import type { AppEnv } from "../app-env";
+import { bridgeOriginOf, type RequestSite } from "./test-helpers";
+
+/** Who is asking and through which bridge: what per-client lists depend on. */
+export function siteOf(c: Context<AppEnv>): RequestSite {
+  return {
+    clientIp: c.get("clientIp"),
+    bridgeOrigin: bridgeOriginOf(c.get("viaEdge"), c.req.header(BRIDGE_HOST_HEADER), c.req.header("x-forwarded-proto")),
+    baseUrl: c.get("services").config.baseUrl,
+  };
+}

@@ -1,0 +1,13 @@
+// Values the globalSetup (test/support/origin-global-setup.ts) provides, as the edge tests see them.
+export {};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    originUrl: string;
+    edgeSecret: string;
+    edgeControlUrl: string;
+    edgeHelpers: { id: string; url: string; weight: number }[];
+    bridgeTokens: { status: string; purge: string };
+    bridgeConfig: string;
+  }
+}
