@@ -2,14 +2,22 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { BridgeConfigError, bridgeConfigPath, loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../bridge-config/load";
+import type { BridgeConfig } from "../bridge-config/schema";
 import { ConfigError, loadConfig } from "../origin/src/config";
+import { startTestHelper, type RunningTestHelper } from "../origin/src/testhelper";
 
 // `npm start`: the whole system on embedded defaults — the origin (embedded chDB, local blob store,
-// fixture GeoIP) and the edge Worker under `wrangler dev` in workerd — then waits for both to
-// answer, prints the URLs, and stops both on Ctrl-C / SIGTERM.
+// fixture GeoIP), the web-connectivity test helpers of the bridge pool that live on loopback, and
+// the edge Worker under `wrangler dev` in workerd — then waits for them to answer, prints the URLs,
+// and stops everything on Ctrl-C / SIGTERM. The bridge configuration is bridge-config/bridge.toml,
+// or the file named by BRIDGE_CONFIG.
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const children: ChildProcess[] = [];
+const helpers: RunningTestHelper[] = [];
+/** How often the stand-in for the cron trigger runs the active health checks (Cloudflare: every minute). */
+const HEALTH_CHECK_EVERY_MS = 30_000;
 const quietWrangler = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_HIDE_BANNER: "true",
@@ -48,12 +56,23 @@ async function waitFor(url: string, label: string, child: ChildProcess, timeoutM
   throw new Error(`${label} did not answer at ${url} within ${timeoutMs / 1000} s`);
 }
 
+/** Pool helpers on this machine (http on a loopback address) are ours to run. */
+function localHelper(url: string): { host: string; port: number } | null {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  if (u.protocol !== "http:" || !["127.0.0.1", "localhost", "::1"].includes(host)) return null;
+  return { host, port: Number(u.port || 80) };
+}
+
 async function main() {
   let config;
+  let bridge: BridgeConfig;
+  const bridgeFile = bridgeConfigPath();
   try {
     config = loadConfig();
+    bridge = loadBridgeConfig(bridgeFile);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof BridgeConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(78);
     }
@@ -78,6 +97,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     process.stdout.write("stopping…\n");
+    await Promise.all(helpers.map((h) => h.close().catch(() => undefined)));
     await Promise.all(
       children.map(
         (child) =>
@@ -109,6 +129,33 @@ async function main() {
 
   await waitFor(`${originUrl}/health`, "origin", origin);
 
+  // The test helpers of the pool that live on loopback, in this process (the real web-connectivity
+  // helper from origin/src/testhelper), so the local bridge balances between real helpers.
+  for (const h of bridge.helpers.pool) {
+    const local = localHelper(h.url);
+    if (!local) continue;
+    try {
+      helpers.push(await startTestHelper({ host: local.host, port: local.port }));
+    } catch (err) {
+      throw new Error(`cannot start the local test helper ${h.id} on ${h.url}: ${(err as Error).message}`);
+    }
+  }
+
+  // What the Worker gets: the file's configuration, pointed at the origin started above, with
+  // per-run tokens when the file sets none.
+  const generated = { status: !bridge.admin.status_token, purge: !bridge.admin.purge_token };
+  const workerConfig = validateBridgeConfig(
+    {
+      ...bridge,
+      origin: { ...bridge.origin, url: originUrl },
+      admin: {
+        status_token: bridge.admin.status_token ?? randomBytes(18).toString("hex"),
+        purge_token: bridge.admin.purge_token ?? randomBytes(18).toString("hex"),
+      },
+    },
+    bridgeFile,
+  );
+
   const wrangler = spawn(
     path.join(repoRoot, "node_modules/.bin/wrangler"),
     [
@@ -116,8 +163,9 @@ async function main() {
       "--config", path.join(repoRoot, "wrangler.toml"),
       "--ip", "127.0.0.1",
       "--port", String(config.edgePort),
-      "--var", `ORIGIN_URL:${originUrl}`,
+      "--var", `BRIDGE_CONFIG:${renderWorkerConfig(workerConfig)}`,
       "--var", `EDGE_SHARED_SECRET:${edgeSecret}`,
+      "--test-scheduled",
       "--show-interactive-dev-session=false",
       "--log-level", "warn",
     ],
@@ -134,8 +182,28 @@ async function main() {
 
   const edgeUrl = `http://127.0.0.1:${config.edgePort}`;
   await waitFor(`${edgeUrl}/robots.txt`, "edge", wrangler);
+
+  // wrangler dev does not fire cron triggers; this stands in for `crons = ["* * * * *"]`.
+  const runHealthChecks = async () => {
+    try {
+      const res = await fetch(`${edgeUrl}/cdn-cgi/handler/scheduled`, { signal: AbortSignal.timeout(20_000) });
+      await res.arrayBuffer();
+      if (!res.ok) process.stderr.write(`[edge] health-check round answered ${res.status}\n`);
+    } catch (err) {
+      if (!stopping) process.stderr.write(`[edge] health-check round failed: ${(err as Error).message}\n`);
+    }
+  };
+  await runHealthChecks();
+  setInterval(() => void runHealthChecks(), HEALTH_CHECK_EVERY_MS).unref();
+
+  const token = (value: string | undefined, made: boolean) => (made ? `${value} (made up for this run)` : "(from the configuration file)");
   process.stdout.write(
     `\nooni-edge is running\n  edge (bridge, any hostname): ${edgeUrl}\n  origin:                      ${originUrl}\n` +
+      `  test helpers:                ${helpers.map((h) => h.url).join(", ") || "none on this machine"}\n` +
+      `  bridge configuration:        ${bridgeFile}\n` +
+      `  status page:                 ${edgeUrl}/__bridge/status (any user name, token as password)\n` +
+      `  status token:                ${token(workerConfig.admin.status_token, generated.status)}\n` +
+      `  purge token:                 ${token(workerConfig.admin.purge_token, generated.purge)}\n` +
       `  data directory:              ${config.dataDir}\nPress Ctrl-C to stop.\n\n`,
   );
 }

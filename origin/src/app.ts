@@ -17,6 +17,11 @@ import { statsRoutes } from "./stats";
 import { apiDocsRoutes } from "./openapi/docs-routes";
 import { probeRoutes } from "./probe/routes";
 import { measurementRoutes } from "./measurements";
+import { metrics, metricsRoutes, requestMetricsMiddleware } from "./metrics";
+import { oonirunRoutes } from "./oonirun/routes";
+import { incidentRoutes } from "./incidents/routes";
+import { feedbackRoutes } from "./feedback/routes";
+import { priorityRoutes } from "./priorities/routes";
 
 export function createApp(services: Services) {
   const app = new OpenAPIHono<AppEnv>();
@@ -47,6 +52,8 @@ export function createApp(services: Services) {
       "request",
     );
   });
+  // Prometheus request counts and latencies: outside the quota middleware, so its 429s count too.
+  app.use(requestMetricsMiddleware(metrics));
   // Fair-use quotas: after the request log (so 429s are logged), before every route.
   if (services.quotas) app.use(quotaMiddleware(services.quotas, services.config.quotas, log));
 
@@ -62,6 +69,11 @@ export function createApp(services: Services) {
   app.route("/", statsRoutes());
   app.route("/", probeRoutes());
   app.route("/", measurementRoutes());
+  app.route("/", oonirunRoutes());
+  app.route("/", incidentRoutes());
+  app.route("/", feedbackRoutes());
+  app.route("/", priorityRoutes());
+  app.route("/", metricsRoutes(metrics, services, services.config.metrics));
   // /apispec.json and /apidocs: the document covers every route mounted on `app`, whenever mounted.
   app.route("/", apiDocsRoutes(() => app));
 

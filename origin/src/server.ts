@@ -6,6 +6,7 @@ import { createApp } from "./app";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { closeServices, openServices, type Services } from "./services";
+import { localExecutor, startTimers } from "./timers/service";
 
 export interface RunningOrigin {
   url: string;
@@ -51,6 +52,10 @@ export async function startOrigin(config: Config, log: Logger = createLogger(con
     await closeServices(services);
     throw err;
   });
+  // Periodic jobs (uploader, updaters, backup) run in here: with embedded chDB this is the one
+  // process that may use the database. TIMERS_IN_ORIGIN=false leaves them to systemd units or a
+  // separate `cli timers` (docs/operations.md#timers).
+  const timers = config.timers.inOrigin ? startTimers(services, localExecutor(services)) : null;
   const port = (server.address() as AddressInfo).port;
   const host = config.origin.host.includes(":") ? `[${config.origin.host}]` : config.origin.host;
   const url = `http://${host}:${port}`;
@@ -74,6 +79,8 @@ export async function startOrigin(config: Config, log: Logger = createLogger(con
         }
         server.closeAllConnections();
         await stopped;
+        // Running jobs are asked to stop and awaited: they use the database closed below.
+        await timers?.stop();
         await admin.close();
         await closeServices(services);
         log.info("origin stopped");

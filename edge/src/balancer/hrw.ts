@@ -12,7 +12,7 @@ export interface HrwPool {
 }
 
 const TWO_POW_32 = 4294967296;
-const TWO_POW_53 = 9007199254740992;
+const TWO_POW_52 = 4503599627370496;
 
 export function helperSeeds(id: string): [number, number] {
   return [hashString(id, 0x51ed270b), hashString(id, 0x6a09e667)];
@@ -38,19 +38,6 @@ function fmix(h: number): number {
   return h >>> 0;
 }
 
-/** u in (0, 1): 53 uniform bits of the (key, helper) hash, never 0 or 1. */
-function uniform(pool: HrwPool, i: number, k0: number, k1: number): number {
-  const hi = fmix(round(round(pool.seedA[i]!, k0), k1) ^ 8);
-  const lo = fmix(round(round(pool.seedB[i]!, k1), k0) ^ hi);
-  return ((hi >>> 11) * TWO_POW_32 + lo + 0.5) / TWO_POW_53;
-}
-
-/** The HRW score of helper `i` for client key (k0, k1); higher wins. Weight 0 scores 0. */
-export function hrwScore(pool: HrwPool, i: number, k0: number, k1: number): number {
-  const w = pool.weights[i]!;
-  return w > 0 ? w / -Math.log(uniform(pool, i, k0, k1)) : 0;
-}
-
 /**
  * Index of the best-scoring helper among those with usable[i] = 1 and (if given) tried[i] = 0, or
  * -1 when none is left. Called once per attempt: the second call, with the first winner marked in
@@ -59,12 +46,15 @@ export function hrwScore(pool: HrwPool, i: number, k0: number, k1: number): numb
 export function pickBest(pool: HrwPool, k0: number, k1: number, usable: Uint8Array, tried: Uint8Array | null): number {
   let best = -1;
   let bestScore = 0;
-  const weights = pool.weights;
-  for (let i = 0; i < pool.size; i++) {
+  const { size, weights, seedA, seedB } = pool;
+  for (let i = 0; i < size; i++) {
     if (usable[i] === 0 || (tried !== null && tried[i] === 1)) continue;
     const w = weights[i]!;
     if (w <= 0) continue;
-    const u = uniform(pool, i, k0, k1);
+    const hi = fmix(round(round(seedA[i]!, k0), k1) ^ 8);
+    const lo = fmix(round(round(seedB[i]!, k1), k0) ^ hi);
+    // 52 uniform bits + ½ → u in (0, 1) exactly (no rounding to 0 or 1), so the log is finite and < 0.
+    const u = ((hi >>> 12) * TWO_POW_32 + lo + 0.5) / TWO_POW_52;
     // -ln(u) >= 1 - u, so w / (1 - u) bounds the score from above: most helpers are ruled out
     // without the logarithm, which costs more than the hash. The outcome is exactly the same.
     if (best >= 0 && w / (1 - u) <= bestScore) continue;

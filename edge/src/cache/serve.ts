@@ -109,9 +109,13 @@ async function fromOrigin(req: Request, rt: Runtime, route: CacheRouteConfig, ke
     if (r instanceof Response) return { res: r, failed: r.status >= 500 };
     return { res: fromBuffered(r, "MISS"), failed: r.status >= 500 };
   }
-  const r = await shared;
+  // The leader runs in another request; should that request be cancelled before its fill settles,
+  // waiting on it must not hang this one.
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const r = await Promise.race([shared, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), rt.origin.timeoutMs + 1000)))]);
+  if (timer !== null) clearTimeout(timer);
   if (r === null) {
-    // The leader's answer could not be shared (too big, or its request failed): ask on our own.
+    // The leader's answer could not be shared (too big, its request failed, or it took too long): ask on our own.
     const own = await forwardToOrigin(req, rt.origin, requestId, { unconditional: true });
     return { res: own, failed: own.status >= 500 };
   }

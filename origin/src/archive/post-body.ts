@@ -82,7 +82,7 @@ export function contentSpan(buf: Uint8Array): ContentSpan | null {
     // Keys may contain escapes ("cont\u0065nt"); decode them the way JSON.parse does.
     const key = keyBytes.includes(BACKSLASH)
       ? (JSON.parse(Buffer.from(keyBytes).toString("utf8")) as string)
-      : Buffer.from(keyBytes).toString("utf8");
+      : Buffer.from(keyBytes.subarray(1, -1)).toString("utf8");
     i = skipWs(buf, keyEnd);
     if (buf[i] !== 0x3a) throw new PostBodyError("':' expected");
     const start = skipWs(buf, i + 1);

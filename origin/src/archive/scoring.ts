@@ -1,12 +1,14 @@
 import type { Database } from "../db/clickhouse";
+import { ensureScored as pipelineEnsureScored } from "../fastpath/pipeline";
 import type { Services } from "../services";
 
 // The uploader deletes spool files only once every measurement in them has its fastpath row, so no
-// measurement leaves the spool unscored. Scoring is the fastpath pipeline's job: its
-// `ensureScored(services, hourDir, uids)` (origin/src/fastpath/pipeline/index.ts) scores whatever
-// is missing. This adapter calls it when that module exists; without it, it only checks that the
-// rows are there and refuses (throws) otherwise, so the spool files stay until they are scored.
+// measurement leaves the spool unscored. Scoring is the fastpath pipeline's job: its ensureScored
+// scores whatever is missing (with the running pipeline's threads, or in this thread in a CLI
+// process). The uploader then checks the rows itself: deleting a measurement's only local copy
+// is what this guards, so it trusts the table, not a return value.
 
+/** Resolves once every uid has a row or can never have one (not a measurement); throws otherwise. */
 export type EnsureScored = (services: Services, hourDir: string, uids: string[]) => Promise<void>;
 
 export class NotScoredError extends Error {
@@ -16,24 +18,10 @@ export class NotScoredError extends Error {
   }
 }
 
-// A variable specifier: the type checker does not require the module, and the import fails
-// cleanly at run time while the pipeline does not exist.
-const PIPELINE_MODULE = "../fastpath/pipeline/index";
-
-let pipeline: Promise<EnsureScored | null> | null = null;
-
-function loadPipeline(): Promise<EnsureScored | null> {
-  pipeline ??= (import(/* @vite-ignore */ PIPELINE_MODULE) as Promise<{ ensureScored?: unknown }>).then(
-    (mod) => (typeof mod.ensureScored === "function" ? (mod.ensureScored as EnsureScored) : null),
-    () => null,
-  );
-  return pipeline;
-}
-
 const CHUNK = 5000;
 
 /** The uids (of those given) that have no fastpath row. */
-export async function unscored(db: Database, uids: string[]): Promise<string[]> {
+export async function unscored(db: Database, uids: readonly string[]): Promise<string[]> {
   const have = new Set<string>();
   for (let i = 0; i < uids.length; i += CHUNK) {
     const r = await db.client.query({
@@ -48,9 +36,9 @@ export async function unscored(db: Database, uids: string[]): Promise<string[]> 
 
 export const ensureScored: EnsureScored = async (services, hourDir, uids) => {
   if (uids.length === 0) return;
-  const fromPipeline = await loadPipeline();
-  if (fromPipeline) await fromPipeline(services, hourDir, uids);
-  // Checked in both cases: deleting an unscored measurement's only local copy is what this guards.
-  const missing = await unscored(services.db, uids);
+  const result = await pipelineEnsureScored(services, hourDir, uids);
+  // Files the fastpath cannot read as measurements will never have a row: the postcan keeps them.
+  const unreadable = new Set(result.unreadable);
+  const missing = (await unscored(services.db, uids)).filter((u) => !unreadable.has(u));
   if (missing.length) throw new NotScoredError(missing);
 };

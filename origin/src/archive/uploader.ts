@@ -153,7 +153,9 @@ async function archiveHourDir(ctx: Ctx, hourDir: string): Promise<HourDirReport 
     signal?.throwIfAborted();
     await insertRows(db, built.rows);
     crash("indexed");
-    await ctx.ensure(services, hourDir, built.rows.map((r) => r.measurement_uid));
+    // Every measurement of the run, also those the JSONL left out: the fastpath decides what it
+    // can score, and the guard accepts only rows or "never scorable".
+    await ctx.ensure(services, hourDir, journal.uids);
     crash("scored");
     journal = { ...journal, committed: true };
     await journals.write(journal);

@@ -47,3 +47,57 @@ commandModules.testlists = {
   usage: "testlists load DIR [--dry-run]",
   load: async () => (await import("../testlists/command")).testlistsCommand,
 };
+
+commandModules.fingerprints = {
+  summary: "load blocking fingerprints (ooni/blocking-fingerprints CSVs) into ClickHouse, or show what is loaded",
+  usage: "fingerprints load DIR | fingerprints status",
+  load: async () => (await import("../fastpath/commands")).fingerprintsCommand,
+};
+
+commandModules.fastpath = {
+  summary: "score measurement files (no database), or re-score archived measurements into ClickHouse",
+  usage:
+    "fastpath score [--fingerprints DIR] [--strict] FILE... | " +
+    "fastpath reprocess (--since YYYY-MM-DD [--until YYYY-MM-DD] | --prefix raw/…) [--batch-rows N]",
+  load: async () => (await import("../fastpath/commands")).fastpathCommand,
+};
+
+// The database half of `fastpath reprocess`, by name so the admin socket can run it inside the
+// origin that owns the database (`fastpath` itself is a plain command: `score` needs no database).
+commandModules["fastpath-reprocess"] = {
+  summary: "(internal) the part of `fastpath reprocess` that runs where the database is",
+  usage: "fastpath-reprocess --since YYYY-MM-DD [--until YYYY-MM-DD] | --prefix raw/… [--batch-rows N]",
+  load: async () => (await import("../fastpath/commands")).fastpathReprocessCommand,
+};
+
+// Operations (docs/operations.md): periodic jobs, external data updaters, table export.
+commandModules.timers = {
+  summary: "periodic jobs (uploader, updaters, backup): run them all, show their status, or run one now",
+  usage: "timers [start] | timers status [--json] | timers run JOB [--trigger manual|systemd]",
+  load: async () => (await import("../timers/command")).timersCommand,
+};
+
+// The database half of `timers run`, by name so the admin socket can run it inside the origin.
+commandModules["timers-run"] = {
+  summary: "(internal) one run of a timer job, where the database is",
+  usage: "timers-run JOB [--trigger timer|manual|systemd]",
+  load: async () => (await import("../timers/command")).timersRunCommand,
+};
+
+commandModules.update = {
+  summary: "update external data now (CitizenLab lists, fingerprints, ASN metadata, GeoIP), atomically",
+  usage: "update citizenlab|fingerprints|asnmeta|geoip [--source PATH|URL] [--dry-run] [--force]",
+  load: async () => (await import("../timers/command")).updateCommand,
+};
+
+commandModules["update-run"] = {
+  summary: "(internal) the part of `update` that runs where the database is",
+  usage: "update-run citizenlab|fingerprints|asnmeta|geoip [--source PATH|URL] [--dry-run] [--force]",
+  load: async () => (await import("../timers/command")).updateRunCommand,
+};
+
+commandModules.export = {
+  summary: "export tables to the blob store as zstd-compressed CSV parts with a manifest",
+  usage: "export TABLE... [--chunk-mb N] [--max-mb-per-s N]",
+  load: async () => (await import("../export/command")).exportCommand,
+};

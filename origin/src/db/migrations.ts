@@ -327,6 +327,13 @@ export const migrations: Migration[] = [
       "ALTER TABLE jsonl MATERIALIZE INDEX jsonl_s3path",
     ],
   },
+  {
+    // The ASN metadata updater fills asnmeta_tmp and swaps it in with EXCHANGE TABLES (as citizenlab
+    // does with citizenlab_flip), so a failed update leaves asnmeta untouched.
+    version: 4,
+    name: "asnmeta_tmp staging table",
+    statements: ["CREATE TABLE IF NOT EXISTS asnmeta_tmp AS asnmeta"],
+  },
 ];
 
 const migrationsTable = `

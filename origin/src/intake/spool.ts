@@ -87,6 +87,8 @@ export class Spool {
   ): Promise<Spool> {
     const spool = new Spool(path.resolve(root), opts.onListenerError ?? (() => {}));
     await mkdir(spool.incomingDir, { recursive: true });
+    // The directories themselves must survive a power cut before the first file counts as stored.
+    for (const dir of [spool.root, path.dirname(spool.root)]) await fsyncDir(dir).catch(() => {});
     const now = Date.now();
     for (const hourDir of await spool.listHourDirs()) {
       const dir = path.join(spool.incomingDir, hourDir);

@@ -46,6 +46,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly fastpathPending = new Gauge({
+    name: "ooni_fastpath_pending",
+    help: "Measurements the fastpath has queued, is scoring, or waits to insert (read from the pipeline at scrape)",
+    registers: [this.registry],
+  });
+
+  readonly fastpathBacklog = new Gauge({
+    name: "ooni_fastpath_backlog_rows",
+    help: "Scored rows waiting for ClickHouse",
+    registers: [this.registry],
+  });
+
+  readonly fastpathInserted = new Gauge({
+    name: "ooni_fastpath_rows_inserted",
+    help: "Rows the fastpath inserted since this process started",
+    registers: [this.registry],
+  });
+
+  readonly fastpathClickhouseFailing = new Gauge({
+    name: "ooni_fastpath_clickhouse_failing",
+    help: "1 while the fastpath's last INSERT failed and is being retried",
+    registers: [this.registry],
+  });
+
   /** Set by this process's uploader runs; collectors.ts also folds in runs recorded by other processes. */
   readonly uploaderLastSuccess = new Gauge({
     name: "ooni_uploader_last_success_timestamp_seconds",

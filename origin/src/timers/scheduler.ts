@@ -18,6 +18,8 @@ export interface SchedulerOptions {
   history: Pick<RunHistory, "last">;
   execute: Executor;
   jitterMs: number;
+  /** Nothing runs before this time (ms since the epoch): lets a starting process settle first. */
+  startAt?: number;
   onError?: (job: string, err: unknown) => void;
   random?: () => number;
   now?: () => number;
@@ -80,6 +82,7 @@ export class Scheduler {
       due = now + RETRY_AFTER_FAILURE_MS;
     }
     if (notBefore !== null) due = Math.max(due, notBefore);
+    if (this.#opts.startAt !== undefined) due = Math.max(due, this.#opts.startAt);
     const wait = Math.min(MAX_TIMEOUT_MS, Math.max(0, due - now) + this.#jitter());
     const timer = setTimeout(() => {
       this.#timers.delete(job.name);

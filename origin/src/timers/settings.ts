@@ -52,6 +52,8 @@ export const TimerSettings = z.object({
   /** Locks and run history; processes sharing it never run the same job at once. */
   TIMERS_DIR: z.string().trim().min(1).optional(),
   TIMERS_JITTER_S: z.coerce.number().min(0).default(300),
+  /** After a process starts, its scheduler runs nothing for this long (the origin settles first). */
+  TIMERS_START_DELAY_S: z.coerce.number().min(0).default(600),
   TIMERS_INTERVALS: intervals.default({}),
   TIMERS_DISABLED: jobList.default([]),
   /** A lock whose holder stopped refreshing it for this long is taken over. */
@@ -62,6 +64,7 @@ export interface TimersConfig {
   inOrigin: boolean;
   dir: string;
   jitterMs: number;
+  startDelayMs: number;
   intervalsMs: Partial<Record<JobName, number>>;
   disabled: JobName[];
   lockStaleMs: number;
@@ -72,6 +75,7 @@ export function timersConfig(env: z.infer<typeof TimerSettings>, dataDir: string
     inOrigin: env.TIMERS_IN_ORIGIN,
     dir: path.resolve(env.TIMERS_DIR ?? path.join(dataDir, "timers")),
     jitterMs: Math.round(env.TIMERS_JITTER_S * 1000),
+    startDelayMs: Math.round(env.TIMERS_START_DELAY_S * 1000),
     intervalsMs: env.TIMERS_INTERVALS,
     disabled: env.TIMERS_DISABLED,
     lockStaleMs: Math.round(env.TIMERS_LOCK_STALE_S * 1000),

@@ -205,7 +205,7 @@ export async function updateCitizenlab(services: Services, opts: UpdateOptions =
   const cfg = services.config.updaters;
   const source = opts.source ?? cfg.citizenlabSource;
   if (!source) throw new UpdateError("no source: set CITIZENLAB_SOURCE (a test-lists checkout or git URL) or pass --source");
-  return withCitizenlabCheckout(source, { timeoutMs: cfg.httpTimeoutMs, signal: opts.signal }, async (dir, commit) => {
+  return withCitizenlabCheckout(source, { timeoutMs: cfg.httpTimeoutMs, signal: opts.signal }, async (dir, commit): Promise<UpdateResult> => {
     const input = await readCitizenlabStrict(dir);
     const countries = new Set(input.rows.filter((r) => r.cc !== "ZZ").map((r) => r.cc)).size;
     const warnings = input.notInCountryLegend.length

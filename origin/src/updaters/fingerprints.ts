@@ -36,9 +36,11 @@ async function readText(where: string, services: Services, signal?: AbortSignal)
     }
   }
   bytes = await gunzipIfNeeded(bytes, limits.maxBytes, isUrl(where) ? redactUrl(where) : where);
-  const text = bytes.toString("utf8");
-  if (text.includes("\uFFFD")) throw new UpdateError(`${isUrl(where) ? redactUrl(where) : where} is not valid UTF-8`);
-  return text;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new UpdateError(`${isUrl(where) ? redactUrl(where) : where} is not valid UTF-8`);
+  }
 }
 
 /** Both lists, parsed and checked: non-empty, and every name once (the tables are keyed by name). */

@@ -62,9 +62,10 @@ export function startFastpath({ config, db, spool, log }: FastpathDeps): Fastpat
   if (config.faultClickhouseDownFile) {
     log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
   }
-  const pool = new ScoringPool(config.workers, (err, phase) =>
-    log.error({ err, phase }, phase === "start" ? "fastpath scoring thread failed to start" : "fastpath scoring thread died"),
-  );
+  const pool = new ScoringPool(config.workers, {
+    onCrash: (err, phase) =>
+      log.error({ err, phase }, phase === "start" ? "fastpath scoring thread failed to start" : "fastpath scoring thread died"),
+  });
   const consumer = new SpoolConsumer({
     spool,
     store,

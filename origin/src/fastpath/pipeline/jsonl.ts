@@ -6,11 +6,15 @@ import { createGunzip } from "node:zlib";
 // produce. Errors (corrupt data, truncated file) reject the iteration after the good lines.
 
 const NL = 0x0a;
+const SLICE = 64 * 1024;
 
 export async function* gzipLines(compressed: Uint8Array): AsyncGenerator<string> {
-  const gunzip = Readable.from([Buffer.from(compressed.buffer, compressed.byteOffset, compressed.byteLength)]).pipe(
-    createGunzip(),
-  );
+  // Fed in slices: zlib drops the output of a write that ends in an error, so small writes keep
+  // everything decoded before a damaged member.
+  const whole = Buffer.from(compressed.buffer, compressed.byteOffset, compressed.byteLength);
+  const slices: Buffer[] = [];
+  for (let i = 0; i < whole.length; i += SLICE) slices.push(whole.subarray(i, i + SLICE));
+  const gunzip = Readable.from(slices).pipe(createGunzip());
   // Pieces of a line that spans chunks, joined once at its end (a 50 MB line must not be copied
   // once per 16 KB chunk).
   let carry: Buffer[] = [];

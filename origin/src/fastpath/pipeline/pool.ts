@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import { Worker, type ResourceLimits } from "node:worker_threads";
 import type { FingerprintLists, FromWorker, ToWorker } from "./protocol";
 import type { ItemResult, ScoreItem } from "./score-item";
 
@@ -62,10 +62,18 @@ export class ScoringPool {
   /** Threads that died (crash or out of memory); for stats and tests. */
   crashes = 0;
 
+  private readonly onCrash: (err: unknown, phase: "start" | "task") => void;
+
   constructor(
     readonly size: number,
-    private readonly onCrash: (err: unknown, phase: "start" | "task") => void = () => {},
+    private readonly opts: {
+      /** A thread died: while starting (its code did not load) or on a task. */
+      onCrash?: (err: unknown, phase: "start" | "task") => void;
+      /** Per-thread heap limits (a measurement beyond them kills only its thread). */
+      resourceLimits?: ResourceLimits;
+    } = {},
   ) {
+    this.onCrash = opts.onCrash ?? (() => {});
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`pool size must be ≥ 1 (got ${size})`);
     this.slots = Array.from({ length: size }, () => null);
   }
@@ -133,7 +141,7 @@ export class ScoringPool {
 
   private spawn(index: number): Slot {
     const { source, eval: isEval } = workerSource();
-    const worker = new Worker(source, { eval: isEval, name: `fastpath-${index}` });
+    const worker = new Worker(source, { eval: isEval, name: `fastpath-${index}`, resourceLimits: this.opts.resourceLimits });
     const slot: Slot = { worker, running: new Map(), ready: false };
     this.slots[index] = slot;
     if (this.fingerprints) worker.postMessage({ type: "fingerprints", lists: this.fingerprints } satisfies ToWorker);
@@ -172,8 +180,12 @@ export class ScoringPool {
         return;
       }
       this.onCrash(err, "task");
-      for (const task of slot.running.values()) this.retry(task);
+      // A thread handles its messages one at a time, in order: only the oldest task was running;
+      // the others were waiting in its queue and go back unchanged.
+      const [culprit, ...waiting] = slot.running.values();
       slot.running.clear();
+      this.queue.unshift(...waiting);
+      if (culprit) this.retry(culprit);
       this.dispatch();
     });
     return slot;
@@ -184,17 +196,16 @@ export class ScoringPool {
       // Find the item that killed the thread: each one on its own, once.
       const results: ItemResult[] = new Array<ItemResult>(task.items.length);
       let left = task.items.length;
-      task.items.forEach((item, i) => {
-        this.queue.unshift({
-          id: this.nextId++,
-          items: [item],
-          retried: true,
-          resolve: ([r]) => {
-            results[i] = r ?? { ok: false, error: "no result", retryable: true };
-            if (--left === 0) task.resolve(results);
-          },
-        });
-      });
+      const singles: Task[] = task.items.map((item, i) => ({
+        id: this.nextId++,
+        items: [item],
+        retried: true,
+        resolve: ([r]) => {
+          results[i] = r ?? { ok: false, error: "no result", retryable: true };
+          if (--left === 0) task.resolve(results);
+        },
+      }));
+      this.queue.unshift(...singles);
     } else if (!task.retried) {
       this.queue.unshift({ ...task, id: this.nextId++, retried: true });
     } else {

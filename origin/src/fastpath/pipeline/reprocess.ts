@@ -54,11 +54,11 @@ export function dayPrefixes(since: Date, until: Date): string[] {
   return out;
 }
 
-async function insertWithRetry(store: FastpathStore, rows: FastpathRow[], signal?: AbortSignal): Promise<void> {
+/** ClickHouse hiccups are retried with backoff; a longer outage ends the run (re-running is safe). */
+async function withRetry<T>(op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await store.insertRows(rows);
-      return;
+      return await op();
     } catch (err) {
       if (attempt >= INSERT_ATTEMPTS || signal?.aborted) throw err;
       await new Promise((r) => setTimeout(r, backoffMs(attempt)));
@@ -96,7 +96,7 @@ export async function reprocess(
   if (files.length === 0) return { ...p, aborted: false };
 
   const [dns, http] = await Promise.all([deps.store.loadFingerprints("dns"), deps.store.loadFingerprints("http")]);
-  const pool = new ScoringPool(opts.workers, (err) => opts.onProblem?.(`scoring thread died: ${(err as Error).message}`));
+  const pool = new ScoringPool(opts.workers, { onCrash: (err) => opts.onProblem?.(`scoring thread died: ${(err as Error).message}`) });
   pool.setFingerprints({ dns, http, semantics: opts.semantics, version: "" });
 
   let rows: FastpathRow[] = [];
@@ -111,7 +111,7 @@ export async function reprocess(
     rows = [];
     await inserting; // one INSERT at a time; the next batch is scored meanwhile
     if (insertError) throw insertError;
-    inserting = insertWithRetry(deps.store, batch, opts.signal).then(
+    inserting = withRetry(() => deps.store.insertRows(batch), opts.signal).then(
       () => {
         p.rows += batch.length;
       },
@@ -150,8 +150,8 @@ export async function reprocess(
         break;
       }
       let chunk: ScoreItem[] = [];
+      const index = await withRetry(() => deps.store.archiveIndex(key), opts.signal);
       try {
-        const index = await deps.store.archiveIndex(key);
         const body = await deps.blobs.get(key);
         if (!body) throw new Error("disappeared while listing");
         let linenum = 0;

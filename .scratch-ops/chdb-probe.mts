@@ -1,0 +1,17 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { openDatabase } from "/work/main/origin/src/db/clickhouse";
+const dir = mkdtempSync(path.join(tmpdir(), "probe-"));
+const db = openDatabase({ kind: "embedded", path: dir, database: "default", queryTimeoutS: 28 });
+await db.client.command({ query: "CREATE TABLE t (a String, b UInt32) ENGINE = MergeTree ORDER BY a" });
+await db.client.insert({ table: "t", values: [{ a: "x\ny\"z", b: 1 }, { a: "p", b: 2 }, { a: "q,r", b: 3 }], format: "JSONEachRow" });
+const r = await db.client.exec({ query: "SELECT * FROM {t:Identifier} WHERE cityHash64(*) % {n:UInt32} = {i:UInt32} FORMAT CSVWithNames", query_params: { t: "t", n: 1, i: 0 }, clickhouse_settings: { max_execution_time: 0 } });
+const chunks: Buffer[] = [];
+for await (const c of r.stream) chunks.push(c as Buffer);
+console.log(JSON.stringify(Buffer.concat(chunks).toString()));
+const rows = await (await db.client.query({ query: "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String} ORDER BY position", query_params: { t: "t" }, format: "JSONEachRow" })).json();
+console.log(rows);
+const p = await (await db.client.query({ query: "SELECT sum(data_uncompressed_bytes) AS b, sum(rows) AS r FROM system.parts WHERE active AND database = currentDatabase() AND table = {t:String}", query_params: { t: "t" }, format: "JSONEachRow" })).json();
+console.log(p);
+await db.close();

@@ -1,0 +1,183 @@
+import { queryRows, type Database } from "../db/clickhouse";
+import { KeyedMutex } from "../oonirun/write-api";
+import type { SearchQuery } from "./schemas";
+
+// Findings in ClickHouse: table `incidents`, ReplacingMergeTree(update_time) ordered by id. Every
+// change (edit, publish, delete) inserts the whole row again with a newer update_time; reads use
+// FINAL, which keeps the newest row per id (the last inserted when two share a second), so a
+// change is visible to the very next read. Deleting sets `deleted` (the row stays for the record
+// until a merge; readers never see it).
+
+export interface IncidentRow {
+  id: string;
+  title: string;
+  short_description: string;
+  text: string;
+  startS: number;
+  endS: number | null;
+  createS: number;
+  updateS: number;
+  reported_by: string;
+  event_type: string;
+  published: boolean;
+  deleted: boolean;
+  creator: string;
+  CCs: string[];
+  ASNs: number[];
+  domains: string[];
+  tags: string[];
+  links: string[];
+  test_names: string[];
+}
+
+interface DbRow {
+  id: string;
+  title: string;
+  short_description: string;
+  text: string;
+  start_s: number;
+  end_s: number | null;
+  create_s: number;
+  update_s: number;
+  reported_by: string;
+  event_type: string;
+  published: number;
+  deleted: number;
+  creator: string;
+  CCs: string[];
+  ASNs: number[];
+  domains: string[];
+  tags: string[];
+  links: string[];
+  test_names: string[];
+}
+
+const COLUMNS = `id, title, short_description, text,
+  toUnixTimestamp(start_time) AS start_s, toUnixTimestamp(end_time) AS end_s,
+  toUnixTimestamp(create_time) AS create_s, toUnixTimestamp(update_time) AS update_s,
+  reported_by, event_type, published, deleted, toString(creator_account_id) AS creator,
+  CCs, ASNs, domains, tags, links, test_names`;
+
+// Fixed SQL per sort key: the query never contains client text.
+const ORDER_BY: Record<SearchQuery["sort_by"], string> = {
+  create_time: "create_time",
+  update_time: "update_time",
+  start_time: "start_time",
+  end_time: "end_time",
+  title: "title",
+};
+
+function fromDb(r: DbRow): IncidentRow {
+  return {
+    id: r.id,
+    title: r.title,
+    short_description: r.short_description,
+    text: r.text,
+    startS: Number(r.start_s),
+    endS: r.end_s === null ? null : Number(r.end_s),
+    createS: Number(r.create_s),
+    updateS: Number(r.update_s),
+    reported_by: r.reported_by,
+    event_type: r.event_type,
+    published: Number(r.published) === 1,
+    deleted: Number(r.deleted) === 1,
+    creator: r.creator,
+    CCs: r.CCs,
+    ASNs: r.ASNs.map(Number),
+    domains: r.domains,
+    tags: r.tags,
+    links: r.links,
+    test_names: r.test_names,
+  };
+}
+
+const sqlTime = (s: number) => new Date(s * 1000).toISOString();
+
+export interface Viewer {
+  accountId: string;
+  admin: boolean;
+}
+
+export class IncidentStore {
+  readonly #edits = new KeyedMutex();
+
+  constructor(private readonly db: Database) {}
+
+  /** The newest version of the finding, deleted or not; null when it never existed. */
+  async get(id: string): Promise<IncidentRow | null> {
+    const rows = await queryRows<DbRow>(this.db, `SELECT ${COLUMNS} FROM incidents FINAL WHERE id = {id:String} LIMIT 1`, { id });
+    return rows[0] ? fromDb(rows[0]) : null;
+  }
+
+  async write(r: IncidentRow): Promise<void> {
+    await this.db.client.insert({
+      table: "incidents",
+      format: "JSONEachRow",
+      values: [
+        {
+          id: r.id,
+          title: r.title,
+          short_description: r.short_description,
+          text: r.text,
+          event_type: r.event_type,
+          published: r.published ? 1 : 0,
+          deleted: r.deleted ? 1 : 0,
+          reported_by: r.reported_by,
+          creator_account_id: r.creator,
+          start_time: sqlTime(r.startS),
+          end_time: r.endS === null ? null : sqlTime(r.endS),
+          create_time: sqlTime(r.createS),
+          update_time: sqlTime(r.updateS),
+          CCs: r.CCs,
+          ASNs: r.ASNs,
+          domains: r.domains,
+          tags: r.tags,
+          links: r.links,
+          test_names: r.test_names,
+        },
+      ],
+    });
+  }
+
+  /** Findings the viewer may see (published ones; their own and, for admins, all), filtered. */
+  async search(q: SearchQuery, viewer: Viewer | null): Promise<IncidentRow[]> {
+    if (q.only_mine && !viewer) return [];
+    const rows = await queryRows<DbRow>(
+      this.db,
+      `SELECT ${COLUMNS} FROM incidents FINAL
+       WHERE deleted = 0
+         AND ({admin:UInt8} = 1 OR published = 1 OR (creator = {me:String} AND {me:String} != ''))
+         AND ({cc:String} = '' OR has(CCs, toFixedString({cc:String}, 2)))
+         AND ({asn:Int64} < 0 OR has(ASNs, {asn:Int64}))
+         AND ({domain:String} = '' OR has(domains, {domain:String}))
+         AND ({creator:String} = '' OR creator = {creator:String})
+         AND ({only_mine:UInt8} = 0 OR creator = {me:String})
+         AND ({published:Int8} < 0 OR published = {published:Int8})
+       ORDER BY ${ORDER_BY[q.sort_by]} ${q.order === "asc" ? "ASC" : "DESC"}, id`,
+      {
+        admin: viewer?.admin ? 1 : 0,
+        me: viewer?.accountId ?? "",
+        cc: q.cc?.toUpperCase() ?? "",
+        asn: q.asn ?? -1,
+        domain: q.domain ?? "",
+        creator: q.creator ?? "",
+        only_mine: q.only_mine ? 1 : 0,
+        published: q.published === undefined ? -1 : q.published ? 1 : 0,
+      },
+    );
+    return rows.map(fromDb);
+  }
+
+  /** A read-then-write on one finding with no other change of it in between (in this process). */
+  editing<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.#edits.run(id, fn);
+  }
+}
+
+const stores = new WeakMap<Database, IncidentStore>();
+
+export function incidentStore(db: Database): IncidentStore {
+  let s = stores.get(db);
+  if (!s) stores.set(db, (s = new IncidentStore(db)));
+  return s;
+}

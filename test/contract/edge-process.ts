@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../../bridge-config/load";
+import { repoRoot } from "../support/origin-process";
+
+// The real edge Worker under `wrangler dev` (workerd) on a random loopback port, configured from
+// bridge-config/bridge.toml but forwarding to the given origin. Loopback only: wrangler's metrics
+// and Cloudflare lookups are switched off.
+
+export interface EdgeProcess {
+  url: string;
+  port: number;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startEdgeProcess(opts: { originUrl: string; edgeSecret: string; startTimeoutMs?: number }): Promise<EdgeProcess> {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const persist = mkdtempSync(path.join(tmpdir(), "ooni-edge-wrangler-"));
+  const bridge = loadBridgeConfig();
+  const workerConfig = validateBridgeConfig({ ...bridge, origin: { ...bridge.origin, url: opts.originUrl } }, "test");
+  const child: ChildProcess = spawn(
+    path.join(repoRoot, "node_modules/.bin/wrangler"),
+    [
+      "dev",
+      "--config", path.join(repoRoot, "wrangler.toml"),
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", String(inspectorPort),
+      "--persist-to", persist,
+      "--var", `BRIDGE_CONFIG:${renderWorkerConfig(workerConfig)}`,
+      "--var", `EDGE_SHARED_SECRET:${opts.edgeSecret}`,
+      "--show-interactive-dev-session=false",
+      "--log-level", "warn",
+    ],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group, so workerd stops with it
+    },
+  );
+  const logs: string[] = [];
+  for (const s of [child.stdout!, child.stderr!]) createInterface({ input: s }).on("line", (l) => logs.push(l));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${logs.join("\n")}`);
+    try {
+      const res = await fetch(`${url}/robots.txt`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      process.kill(-child.pid!, "SIGKILL");
+      throw new Error(`wrangler dev did not answer within the timeout:\n${logs.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    port,
+    logs,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, "SIGTERM");
+        } catch {
+          child.kill("SIGTERM");
+        }
+        const killTimer = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            // gone already
+          }
+        }, 5000);
+        await exited;
+        clearTimeout(killTimer);
+      }
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { crashSuite } from "./crash-suite";
+
+crashSuite("local blob directory", async () => ({ env: () => ({}), close: async () => {} }), { cli: true });
