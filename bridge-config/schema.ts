@@ -17,7 +17,12 @@ const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) =>
 /** An http(s) URL with nothing after the authority: paths are the client's, never the config's. */
 const baseUrl = z.url({ protocol: /^https?$/ }).check(
   z.refine((value) => {
-    const url = new URL(value);
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return true; // not a URL at all: the check above already says so
+    }
     return (url.pathname === "/" || url.pathname === "") && !url.search && !url.hash && !url.username && !url.password;
   }, "must be scheme://host[:port] without a path, query or credentials"),
 );

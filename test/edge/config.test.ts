@@ -55,6 +55,7 @@ describe("bridge configuration files", () => {
     expect(problems(`${MIN}[[helpers.pool]]\nid = "a"\nurl = "https://a.example/th"\nweight = 1\n`)).toEqual([
       "helpers.pool.0.url: must be scheme://host[:port] without a path, query or credentials",
     ]);
+    expect(problems('version = 1\n[origin]\nurl = "not a url"\n')).toEqual(["origin.url: Invalid URL"]);
     expect(problems(`${MIN}[[helpers.pool]]\nid = "a"\nurl = "https://a.example"\nweight = -1\n`)).toEqual(["helpers.pool.0.weight: Too small: expected number to be >=0"]);
     expect(
       problems(`${MIN}[[helpers.pool]]\nid = "a"\nurl = "https://a.example"\nweight = 1\n[[helpers.pool]]\nid = "a"\nurl = "https://b.example"\nweight = 1\n`),

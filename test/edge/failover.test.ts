@@ -35,7 +35,7 @@ describe("failover between test helpers", () => {
     );
   });
 
-  const modes: HelperMode[] = ["reset", "reset-mid-body", "fail-500", "refuse", "hang"];
+  const modes: HelperMode[] = ["reset", "reset-mid-body", "fail-500", "busy-503", "refuse", "hang"];
   for (const mode of modes) {
     it(`gives the probe the next helper's 200 when its helper fails with "${mode}"`, async () => {
       const ip = `198.51.${modes.indexOf(mode) + 10}.7`;
@@ -192,6 +192,26 @@ describe("passive health marking", () => {
     const back = await b.probe(ip, CONTROL);
     expect(back.headers.get("x-ooni-helper")).toBe(first);
     await back.arrayBuffer();
+  });
+
+  it("does not take out a helper that sheds load (503): its probes go to the next helper meanwhile", async () => {
+    const name = uniqueName("busy");
+    const pool = await fakes.helpers(2, name);
+    const b = bridge(bridgeConfig({ name, origin: { url: inject("originUrl") }, helpers: { pool: pool.map((h) => ({ ...h, weight: 1 })), check: { fall: 2 } } }));
+    const ip = "100.64.20.20";
+    const [first, second] = await route(b, ip);
+    await fakes.setHelper(first!, "busy-503");
+    for (let i = 0; i < 4; i++) {
+      const res = await b.probe(ip, CONTROL);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-ooni-helper")).toBe(second);
+      await res.arrayBuffer();
+    }
+    await b.settle();
+    const status = await b.status();
+    expect(status.pool.find((h) => h.id === first)).toMatchObject({ state: "up", consecutive_failures: 0 });
+    expect(status.recent_failures).toEqual([]);
+    await fakes.setHelper(first!, "ok");
   });
 
   it("still tries helpers marked down when none is left up (panic mode)", async () => {

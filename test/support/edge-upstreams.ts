@@ -7,7 +7,7 @@ import type { Browser } from "playwright-core";
 // requests, answer with chosen headers, or go down; and a renderer that shows an HTML document to
 // headless Chromium and reports what a reader sees. Tests drive them through one control server.
 
-type HelperMode = "ok" | "fail-500" | "reset" | "reset-mid-body" | "hang" | "refuse";
+type HelperMode = "ok" | "fail-500" | "busy-503" | "reset" | "reset-mid-body" | "hang" | "refuse";
 type OriginMode = "ok" | "fail-500" | "refuse" | "hang" | "slow";
 
 interface Listener {
@@ -145,6 +145,8 @@ export async function startEdgeUpstreams(): Promise<EdgeUpstreams> {
         switch (h.mode) {
           case "fail-500":
             return json(res, 500, { error: "helper broken on purpose" });
+          case "busy-503":
+            return json(res, 503, { error: "too many requests in flight" }, { "retry-after": "5" });
           case "reset":
             return req.socket.destroy();
           case "reset-mid-body":

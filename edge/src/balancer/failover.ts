@@ -67,7 +67,9 @@ async function attempt(url: string, id: string, req: Request, headers: Headers, 
   }
   if (res.status >= 500) {
     await res.body?.cancel().catch(() => undefined);
-    return fail("status", `status ${res.status}`);
+    // 503 is oohelperd shedding load (too many requests in flight): try the next helper, but do
+    // not count it toward taking this one out — that would pile its clients onto the others.
+    return fail(res.status === 503 ? "busy" : "status", `status ${res.status}`);
   }
   // The body too is read before answering: a helper dying half-way through is retried like any other.
   try {
@@ -132,7 +134,7 @@ export async function serveHelperRequest(req: Request, rt: Runtime, env: EdgeEnv
       return new Response(nullBody ? null : result.body, { status: result.status, headers: out });
     }
     failures.push(result.failure);
-    rt.state.reportFailure(env, ctx, { at: Date.now(), source: "passive", ...result.failure });
+    if (result.failure.kind !== "busy") rt.state.reportFailure(env, ctx, { at: Date.now(), source: "passive", ...result.failure });
   }
 
   const timedOut = failures.length > 0 && failures[failures.length - 1]!.kind === "timeout";

@@ -43,13 +43,25 @@ function maxEntryLifetimeMs(rt: Runtime): number {
 
 export const bridgeEndpoints = new Hono<{ Bindings: EdgeEnv }>();
 
+/** A call to the Durable Object, or a 503 JSON when it cannot be reached (rather than a bare 500). */
+async function shared<T>(call: () => Promise<T>): Promise<T | Response> {
+  try {
+    return await call();
+  } catch (err) {
+    console.error(JSON.stringify({ event: "state_unavailable", error: String(err) }));
+    return jsonError(503, "shared bridge state unavailable, try again");
+  }
+}
+
 bridgeEndpoints.get("/__bridge/status", async (c) => {
   const rt = runtimeFor(c.env);
   const denied = await guard(c, rt.statusToken, "ooni bridge status", true);
   if (denied) return denied;
   const q = statusQuery.safeParse(c.req.query());
   if (!q.success) return badQuery(c, q.error);
-  const report = buildStatus(rt, await rt.state.status(c.env), Date.now());
+  const data = await shared(() => rt.state.status(c.env));
+  if (data instanceof Response) return data;
+  const report = buildStatus(rt, data, Date.now());
   const headers = { "cache-control": "no-store", "x-robots-tag": "noindex" };
   if (q.data.format === "json") return c.json(report, 200, headers);
   return c.html(renderStatusPage(report), 200, {
@@ -111,7 +123,8 @@ bridgeEndpoints.post("/__bridge/purge", async (c) => {
     const route = matchCacheRoute(rt.cache, url.pathname);
     if (!route) return jsonError(404, "not under a cached route", { path: url.pathname });
     const base = baseKey(rt.cache, url);
-    const snap = await rt.state.purgeUrl(c.env, base, maxEntryLifetimeMs(rt));
+    const snap = await shared(() => rt.state.purgeUrl(c.env, base, maxEntryLifetimeMs(rt)));
+    if (snap instanceof Response) return snap;
     // The record above hides the entry everywhere; deleting it here also frees this location's copy.
     const deleted = await caches.default.delete(cacheKey(rt.cache, base, snap.generations[route.prefix] ?? 0));
     return c.json({ purged: "url", key: base, route: route.prefix, deleted_here: deleted }, 200, { "cache-control": "no-store" });
@@ -121,10 +134,13 @@ bridgeEndpoints.post("/__bridge/purge", async (c) => {
   // Every route inside the prefix, and the route that contains it: purging more is safe, less is not.
   const routes = rt.config.cache.routes.filter((r) => underPrefix(r.prefix, prefix) || r.prefix.startsWith(prefix) || underPrefix(prefix, r.prefix));
   if (routes.length === 0) return jsonError(404, "no cached route under this prefix", { prefix });
-  const snap = await rt.state.bumpGenerations(
-    c.env,
-    routes.map((r) => r.prefix),
+  const snap = await shared(() =>
+    rt.state.bumpGenerations(
+      c.env,
+      routes.map((r) => r.prefix),
+    ),
   );
+  if (snap instanceof Response) return snap;
   return c.json(
     { purged: "prefix", prefix, routes: routes.map((r) => ({ prefix: r.prefix, generation: snap.generations[r.prefix] ?? 0 })) },
     200,

@@ -1,7 +1,8 @@
 // What isolates and the BridgeState Durable Object exchange (RPC arguments and results: plain data).
 import type { HealthCheckConfig } from "../../../bridge-config/schema";
 
-export type FailureKind = "connect" | "timeout" | "status" | "body" | "check";
+/** busy = a 503 (load shedding): retried elsewhere, never counted toward `fall`. */
+export type FailureKind = "connect" | "timeout" | "status" | "busy" | "body" | "check";
 
 export interface FailureRecord {
   at: number;

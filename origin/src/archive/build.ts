@@ -3,13 +3,12 @@ import path from "node:path";
 import type { Logger } from "../logger";
 import { inputAndDomain } from "../fastpath/row";
 import { parseMeasurementUid } from "../intake/measurement-uid";
-import { parsePostFile } from "../intake/post-file";
 import type { Spool } from "../intake/spool";
 import type { Journal } from "./journal";
 import { gzipMember, jsonlLine } from "./jsonl-member";
 import { archiveKey, hourDirDate, type ArchiveKind } from "./keys";
-import { buildPostcan, type CanMember } from "./postcan";
-import { measurementBytes } from "./post-body";
+import { PostcanWriter } from "./postcan";
+import { readPost } from "./post-body";
 
 // Step "build": the postcans and JSONL files of one journal, written to the work directory, plus
 // the jsonl-table rows that point into them. Everything here is a function of the journal and the
@@ -66,64 +65,74 @@ async function* readAll(spool: Spool, hourDir: string, uids: string[]): AsyncGen
   }
 }
 
-async function writeGroup(
-  journal: Journal,
-  n: number,
-  group: { uid: string; data: Buffer }[],
-  workDir: string,
-  log: Logger,
-): Promise<{ files: BuiltFile[]; rows: JsonlRow[]; unindexed: string[] }> {
-  const { hourDir, collectorId } = journal;
-  const jsonlKey = archiveKey(hourDir, collectorId, n, "jsonl.gz");
-  const canMembers: CanMember[] = group.map(({ uid, data }) => ({
-    name: `${hourDir}/${uid}.post`,
-    data,
-    mtime: parseMeasurementUid(uid)!.receivedAt,
-  }));
-  const indexed: { uid: string; line: Buffer; reportId: string; input: string }[] = [];
-  const unindexed: string[] = [];
-  for (const { uid, data } of group) {
+/**
+ * One postcan/JSONL pair. Each measurement is prepared as soon as it is read, and both its tar
+ * entry and its JSONL member start compressing at once (libuv's thread pool), so compression runs
+ * alongside the reading and parsing of the next files.
+ */
+class GroupBuilder {
+  private readonly can = new PostcanWriter();
+  private readonly indexed: { uid: string; reportId: string; input: string; member: Promise<Buffer> }[] = [];
+  readonly unindexed: string[] = [];
+  bytes = 0;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly n: number,
+    private readonly workDir: string,
+    private readonly log: Logger,
+  ) {}
+
+  add(uid: string, data: Buffer): void {
+    this.bytes += data.length;
+    this.can.add({ name: `${this.journal.hourDir}/${uid}.post`, data, mtime: parseMeasurementUid(uid)!.receivedAt });
     try {
-      const { reportId, measurement } = parsePostFile(data);
-      indexed.push({ uid, line: jsonlLine(measurementBytes(data)), reportId: reportId ?? "", input: inputAndDomain(measurement).input });
+      const { bytes, reportId, measurement } = readPost(data);
+      const member = gzipMember(jsonlLine(bytes));
+      member.catch(() => {}); // awaited in finish(); never unhandled meanwhile
+      this.indexed.push({ uid, reportId: reportId ?? "", input: inputAndDomain(measurement).input, member });
     } catch (err) {
-      log.warn({ measurement_uid: uid, err: (err as Error).message }, "spool file is not a measurement envelope: archived in the postcan only");
-      unindexed.push(uid);
+      this.log.warn({ measurement_uid: uid, err: (err as Error).message }, "spool file is not a measurement envelope: archived in the postcan only");
+      this.unindexed.push(uid);
     }
   }
-  // Both compress on libuv's thread pool, side by side.
-  const [can, members] = await Promise.all([buildPostcan(canMembers), Promise.all(indexed.map((m) => gzipMember(m.line)))]);
 
-  const files: BuiltFile[] = [];
-  const canFile = path.join(workDir, `${n}.tar.gz`);
-  await writeFile(canFile, can);
-  files.push({ key: archiveKey(hourDir, collectorId, n, "tar.gz"), kind: "tar.gz", file: canFile, size: can.length });
+  async finish(): Promise<{ files: BuiltFile[]; rows: JsonlRow[] }> {
+    const { hourDir, collectorId } = this.journal;
+    const n = this.n;
+    const [can, members] = await Promise.all([this.can.finish(), Promise.all(this.indexed.map((m) => m.member))]);
+    const files: BuiltFile[] = [];
+    const canFile = path.join(this.workDir, `${n}.tar.gz`);
+    await writeFile(canFile, can);
+    files.push({ key: archiveKey(hourDir, collectorId, n, "tar.gz"), kind: "tar.gz", file: canFile, size: can.length });
 
-  const rows: JsonlRow[] = [];
-  if (members.length) {
-    let offset = 0;
-    const date = hourDirDate(hourDir);
-    for (const [linenum, m] of indexed.entries()) {
-      const member = members[linenum]!;
-      rows.push({
-        report_id: m.reportId,
-        input: m.input,
-        s3path: jsonlKey,
-        linenum,
-        measurement_uid: m.uid,
-        date,
-        source: `n${collectorId}`,
-        byte_offset: offset,
-        byte_length: member.length,
-      });
-      offset += member.length;
+    const rows: JsonlRow[] = [];
+    if (members.length) {
+      const jsonlKey = archiveKey(hourDir, collectorId, n, "jsonl.gz");
+      const date = hourDirDate(hourDir);
+      let offset = 0;
+      for (const [linenum, m] of this.indexed.entries()) {
+        const member = members[linenum]!;
+        rows.push({
+          report_id: m.reportId,
+          input: m.input,
+          s3path: jsonlKey,
+          linenum,
+          measurement_uid: m.uid,
+          date,
+          source: `n${collectorId}`,
+          byte_offset: offset,
+          byte_length: member.length,
+        });
+        offset += member.length;
+      }
+      const jsonl = Buffer.concat(members);
+      const jsonlFile = path.join(this.workDir, `${n}.jsonl.gz`);
+      await writeFile(jsonlFile, jsonl);
+      files.push({ key: jsonlKey, kind: "jsonl.gz", file: jsonlFile, size: jsonl.length });
     }
-    const jsonl = Buffer.concat(members);
-    const jsonlFile = path.join(workDir, `${n}.jsonl.gz`);
-    await writeFile(jsonlFile, jsonl);
-    files.push({ key: jsonlKey, kind: "jsonl.gz", file: jsonlFile, size: jsonl.length });
+    return { files, rows };
   }
-  return { files, rows, unindexed };
 }
 
 export async function buildArchive(spool: Spool, journal: Journal, workDir: string, log: Logger, signal?: AbortSignal): Promise<BuildResult> {
@@ -132,25 +141,37 @@ export async function buildArchive(spool: Spool, journal: Journal, workDir: stri
   await mkdir(workDir, { recursive: true });
   const result: BuildResult = { files: [], rows: [], unindexed: [], inputBytes: 0 };
   let n = journal.firstN;
-  let group: { uid: string; data: Buffer }[] = [];
-  let bytes = 0;
-  const flush = async () => {
-    const built = await writeGroup(journal, n++, group, workDir, log);
-    result.files.push(...built.files);
-    result.rows.push(...built.rows);
-    result.unindexed.push(...built.unindexed);
-    group = [];
-    bytes = 0;
+  let group: GroupBuilder | null = null;
+  // The previous group finishes (compresses, writes) while the next one is being filled; at most
+  // two groups are in memory.
+  let finishing: Promise<void> = Promise.resolve();
+  let older: Promise<void> = Promise.resolve();
+  const flush = (g: GroupBuilder) => {
+    const prev = finishing;
+    older = prev;
+    finishing = g.finish().then(async (built) => {
+      await prev; // results in file order
+      result.files.push(...built.files);
+      result.rows.push(...built.rows);
+      result.unindexed.push(...g.unindexed);
+    });
+    finishing.catch(() => {}); // awaited below; never unhandled meanwhile
   };
-  // A new can starts once the current one holds canMaxBytes of .post files; streamed, so only
-  // one can's files are in memory at a time.
-  for await (const item of readAll(spool, journal.hourDir, journal.uids)) {
+  for await (const { uid, data } of readAll(spool, journal.hourDir, journal.uids)) {
     signal?.throwIfAborted();
-    group.push(item);
-    bytes += item.data.length;
-    result.inputBytes += item.data.length;
-    if (bytes >= journal.canMaxBytes) await flush();
+    if (!group) {
+      await older;
+      group = new GroupBuilder(journal, n++, workDir, log);
+    }
+    group.add(uid, data);
+    result.inputBytes += data.length;
+    // A new can starts once the current one holds canMaxBytes of .post files.
+    if (group.bytes >= journal.canMaxBytes) {
+      flush(group);
+      group = null;
+    }
   }
-  if (group.length) await flush();
+  if (group) flush(group);
+  await finishing;
   return result;
 }

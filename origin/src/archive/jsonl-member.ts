@@ -27,8 +27,9 @@ const SPACE = 0x20;
 export function jsonlLine(measurement: Uint8Array): Buffer {
   const line = Buffer.allocUnsafe(measurement.length + 1);
   line.set(measurement);
-  for (let i = 0; i < measurement.length; i++) if (line[i] === LF || line[i] === CR) line[i] = SPACE;
   line[measurement.length] = LF;
+  if (isSingleLine(measurement)) return line; // the usual case, found by native search
+  for (let i = 0; i < measurement.length; i++) if (line[i] === LF || line[i] === CR) line[i] = SPACE;
   return line;
 }
 

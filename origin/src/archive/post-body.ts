@@ -24,12 +24,16 @@ function skipWs(buf: Uint8Array, i: number): number {
 
 /** Index just past the closing quote of the string starting at `i` (which is a quote). */
 function endOfString(buf: Uint8Array, i: number): number {
-  for (let j = i + 1; j < buf.length; j++) {
-    const b = buf[j];
-    if (b === BACKSLASH) j++;
-    else if (b === QUOTE) return j + 1;
+  let j = i + 1;
+  for (;;) {
+    // Native search for the next quote, then check it is not escaped (odd run of backslashes).
+    const q = buf.indexOf(QUOTE, j);
+    if (q < 0) throw new PostBodyError("unterminated string");
+    let k = q - 1;
+    while (k > i && buf[k] === BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    j = q + 1;
   }
-  throw new PostBodyError("unterminated string");
 }
 
 /** Index just past the JSON value starting at `i`. */
@@ -56,60 +60,134 @@ function endOfValue(buf: Uint8Array, i: number): number {
   return j;
 }
 
+function text(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("utf8");
+}
+
 export interface ContentSpan {
   start: number;
   end: number;
   kind: "object" | "string" | "other";
+  /** The content value parsed, when the fast path already had to parse it. */
+  parsed?: unknown;
+  /** The envelope's own top-level report_id, when it has one (a string). */
+  envelopeReportId: string | null;
 }
 
 /**
  * Where the top-level `content` value sits. With duplicate keys the last one wins, as in
  * JSON.parse (and so in parsePostFile, which the fastpath uses). Assumes a well-formed file (the
  * intake stored only parsed JSON); malformed input throws PostBodyError rather than guessing.
+ *
+ * Fast path: `content` is nearly always the last member, so the candidate "from here to the
+ * envelope's closing brace" is tried with JSON.parse first (native speed; a complete value
+ * followed by `, "key": …` can never parse, so success proves the span). Otherwise the value is
+ * scanned byte by byte.
  */
 export function contentSpan(buf: Uint8Array): ContentSpan | null {
   // A UTF-8 byte order mark is accepted by the intake's decoder, so it may lead a stored file.
   const bom = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
   let i = skipWs(buf, bom);
   if (buf[i] !== 0x7b) throw new PostBodyError("not a JSON object");
+  let close = buf.length - 1;
+  while (close > i && isWs(buf[close])) close--;
+  if (buf[close] !== 0x7d) throw new PostBodyError("not a JSON object");
   i = skipWs(buf, i + 1);
   let found: ContentSpan | null = null;
+  let envelopeReportId: string | null = null;
   if (buf[i] === 0x7d) return null;
   for (;;) {
     if (buf[i] !== QUOTE) throw new PostBodyError("key expected");
     const keyEnd = endOfString(buf, i);
-    const keyBytes = buf.subarray(i, keyEnd);
     // Keys may contain escapes ("cont\u0065nt"); decode them the way JSON.parse does.
-    const key = keyBytes.includes(BACKSLASH)
-      ? (JSON.parse(Buffer.from(keyBytes).toString("utf8")) as string)
-      : Buffer.from(keyBytes.subarray(1, -1)).toString("utf8");
+    const key = buf.subarray(i, keyEnd).includes(BACKSLASH) ? (JSON.parse(text(buf, i, keyEnd)) as string) : text(buf, i + 1, keyEnd - 1);
     i = skipWs(buf, keyEnd);
     if (buf[i] !== 0x3a) throw new PostBodyError("':' expected");
     const start = skipWs(buf, i + 1);
+    const first = buf[start];
+    const kind = first === 0x7b ? "object" : first === QUOTE ? "string" : "other";
+    if (key === "content" && kind !== "other") {
+      let end = close;
+      while (end > start && isWs(buf[end - 1])) end--;
+      let parsed: unknown;
+      let last = false;
+      try {
+        parsed = JSON.parse(text(buf, start, end));
+        last = true;
+      } catch {
+        // not the last member, or not valid JSON: scan below
+      }
+      if (last) return { start, end, kind, parsed, envelopeReportId };
+    }
     const end = endOfValue(buf, start);
-    if (key === "content") {
-      const first = buf[start];
-      found = { start, end, kind: first === 0x7b ? "object" : first === QUOTE ? "string" : "other" };
+    if (key === "content") found = { start, end, kind, envelopeReportId: null };
+    if (key === "report_id") {
+      const v: unknown = first === QUOTE ? JSON.parse(text(buf, start, end)) : null;
+      envelopeReportId = typeof v === "string" ? v : null;
     }
     i = skipWs(buf, end);
     if (buf[i] === 0x2c) {
       i = skipWs(buf, i + 1);
       continue;
     }
-    if (buf[i] === 0x7d) return found;
+    if (buf[i] === 0x7d) return found ? { ...found, envelopeReportId } : null;
     throw new PostBodyError("',' or '}' expected");
   }
 }
 
+export interface PostMeasurement {
+  /** The measurement's bytes, exactly as submitted. */
+  bytes: Buffer;
+  /** The measurement parsed (an object). */
+  measurement: Record<string, unknown>;
+  /** content.report_id when a non-empty string, else the envelope's (the rule of parsePostFile). */
+  reportId: string | null;
+}
+
 /** The measurement bytes of a .post file (see the module comment). Throws PostBodyError. */
 export function measurementBytes(post: Uint8Array): Buffer {
+  return splitPost(post, false).bytes;
+}
+
+/**
+ * The measurement of a .post file: its exact bytes, parsed, and its report id — what parsePostFile
+ * gives, plus the bytes, with a single JSON.parse of the measurement in the common case.
+ */
+export function readPost(post: Uint8Array): PostMeasurement {
+  const { bytes, parsed, span } = splitPost(post, true);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new PostBodyError("content is not a JSON object");
+  const measurement = parsed as Record<string, unknown>;
+  const inner = measurement.report_id;
+  const reportId = typeof inner === "string" && inner !== "" ? inner : span.envelopeReportId;
+  return { bytes, measurement, reportId };
+}
+
+function splitPost(post: Uint8Array, parse: boolean): { bytes: Buffer; parsed: unknown; span: ContentSpan } {
   const span = contentSpan(post);
   if (!span) throw new PostBodyError("no content");
   const raw = Buffer.from(post.buffer, post.byteOffset + span.start, span.end - span.start);
-  if (span.kind === "object") return raw;
+  if (span.kind === "object") {
+    let parsed = span.parsed;
+    if (parse && parsed === undefined) {
+      try {
+        parsed = JSON.parse(raw.toString("utf8"));
+      } catch (err) {
+        throw new PostBodyError(`content is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    return { bytes: raw, parsed, span };
+  }
   if (span.kind === "string") {
-    const text = JSON.parse(raw.toString("utf8")) as string;
-    return Buffer.from(text, "utf8");
+    const inner = (span.parsed ?? JSON.parse(raw.toString("utf8"))) as string;
+    let parsed: unknown;
+    if (parse) {
+      try {
+        parsed = JSON.parse(inner);
+      } catch (err) {
+        throw new PostBodyError(`content is not a JSON measurement: ${(err as Error).message}`);
+      }
+    }
+    return { bytes: Buffer.from(inner, "utf8"), parsed, span };
   }
   throw new PostBodyError("content is neither an object nor a string");
 }

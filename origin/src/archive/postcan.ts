@@ -1,4 +1,4 @@
-import { pack } from "tar-stream";
+import { pack, type Pack } from "tar-stream";
 import zlib from "node:zlib";
 import { GZIP_LEVEL } from "./jsonl-member";
 
@@ -14,38 +14,61 @@ export interface CanMember {
   mtime: Date;
 }
 
-export async function buildPostcan(members: Iterable<CanMember>): Promise<Buffer> {
-  const tar = pack();
-  const gz = zlib.createGzip({ level: GZIP_LEVEL });
-  const chunks: Buffer[] = [];
-  gz.on("data", (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    gz.once("end", resolve);
-    gz.once("error", reject);
-    tar.once("error", reject);
-  });
-  tar.pipe(gz);
-  for (const m of members) {
-    await new Promise<void>((resolve, reject) => {
-      tar.entry(
-        {
-          name: m.name,
-          size: m.data.length,
-          // tar stores whole seconds; truncating keeps the value identical on every run.
-          mtime: new Date(Math.floor(m.mtime.getTime() / 1000) * 1000),
-          mode: 0o644,
-          uid: 0,
-          gid: 0,
-          uname: "",
-          gname: "",
-          type: "file",
-        },
-        Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
-        (err) => (err ? reject(err) : resolve()),
-      );
+/** Members are added one by one and compressed (on libuv's thread pool) as they come. */
+export class PostcanWriter {
+  private readonly tar: Pack = pack();
+  private readonly chunks: Buffer[] = [];
+  private readonly done: Promise<void>;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor() {
+    const gz = zlib.createGzip({ level: GZIP_LEVEL });
+    gz.on("data", (c: Buffer) => this.chunks.push(c));
+    this.done = new Promise<void>((resolve, reject) => {
+      gz.once("end", resolve);
+      gz.once("error", reject);
+      this.tar.once("error", reject);
     });
+    // Keep a rejection from going unhandled before finish() is awaited.
+    this.done.catch(() => {});
+    this.tar.pipe(gz);
   }
-  tar.finalize();
-  await done;
-  return Buffer.concat(chunks);
+
+  add(m: CanMember): void {
+    // Entries must be written one after another; the chain keeps their order.
+    this.pending = this.pending.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.tar.entry(
+            {
+              name: m.name,
+              size: m.data.length,
+              // tar stores whole seconds; truncating keeps the value identical on every run.
+              mtime: new Date(Math.floor(m.mtime.getTime() / 1000) * 1000),
+              mode: 0o644,
+              uid: 0,
+              gid: 0,
+              uname: "",
+              gname: "",
+              type: "file",
+            },
+            Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+            (err) => (err ? reject(err) : resolve()),
+          );
+        }),
+    );
+  }
+
+  async finish(): Promise<Buffer> {
+    await this.pending;
+    this.tar.finalize();
+    await this.done;
+    return Buffer.concat(this.chunks);
+  }
+}
+
+export async function buildPostcan(members: Iterable<CanMember>): Promise<Buffer> {
+  const w = new PostcanWriter();
+  for (const m of members) w.add(m);
+  return w.finish();
 }

@@ -16,15 +16,15 @@ export class CsvChunker {
   #header: Buffer | null = null;
   /** Bytes of the header line still being read (the header may span input chunks). */
   #headerBuf: Buffer[] = [];
+  #expectHeader = true;
   #inQuotes = false;
+  /** Bytes read but not yet in a part: whole rows, then possibly the start of one. */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** Whole rows in #pending. */
   #pendingRows = 0;
-  /** Rows in #pending up to and including the last complete row. */
-  #rowsAtBoundary = 0;
-  /** Position just after the last row end in #pending: [chunk index, offset]. */
-  #boundary: [number, number] | null = null;
-  #expectHeader = true;
+  /** Bytes at the end of #pending after the last row end (a row still being read). */
+  #partialBytes = 0;
 
   constructor(readonly targetBytes: number) {}
 
@@ -37,7 +37,7 @@ export class CsvChunker {
    * the first one and is dropped.
    */
   startResult(): void {
-    if (this.#inQuotes) throw new Error("CSV result ended inside a quoted field");
+    if (this.#inQuotes || this.#partialBytes > 0) throw new Error("CSV result ended in the middle of a row");
     this.#expectHeader = true;
   }
 
@@ -56,21 +56,33 @@ export class CsvChunker {
       if (this.#header === null) this.#header = header;
       else if (!this.#header.equals(header)) throw new Error("the header line changed between result sets");
       data = data.subarray(lf + 1);
-      if (data.length === 0) return [];
     }
+    const out: CsvPart[] = [];
+    // Start of the bytes of `data` not yet handed to a part.
+    let from = 0;
+    let lastRowEnd = -1;
     for (let i = 0; i < data.length; i++) {
       const b = data[i];
-      if (b === QUOTE) this.#inQuotes = !this.#inQuotes;
-      else if (b === LF && !this.#inQuotes) {
+      if (b === QUOTE) {
+        this.#inQuotes = !this.#inQuotes;
+      } else if (b === LF && !this.#inQuotes) {
         this.#pendingRows++;
-        this.#rowsAtBoundary = this.#pendingRows;
-        this.#boundary = [this.#pending.length, i + 1];
+        lastRowEnd = i;
+        // A part is cut at the first row end at or past the target size.
+        if (this.#pendingBytes + (i + 1 - from) >= this.targetBytes) {
+          out.push({ data: Buffer.concat([this.#header!, ...this.#pending, data.subarray(from, i + 1)]), rows: this.#pendingRows });
+          this.#pending = [];
+          this.#pendingBytes = 0;
+          this.#pendingRows = 0;
+          from = i + 1;
+        }
       }
     }
-    this.#pending.push(data);
-    this.#pendingBytes += data.length;
-    const out: CsvPart[] = [];
-    if (this.#pendingBytes >= this.targetBytes && this.#boundary) out.push(this.#cut());
+    if (from < data.length) {
+      this.#pending.push(data.subarray(from));
+      this.#pendingBytes += data.length - from;
+    }
+    this.#partialBytes = lastRowEnd >= 0 ? data.length - (lastRowEnd + 1) : this.#partialBytes + data.length;
     return out;
   }
 
@@ -78,31 +90,12 @@ export class CsvChunker {
   finish(): CsvPart | null {
     if (this.#headerBuf.length) throw new Error("CSV result ended inside its header line");
     if (this.#inQuotes) throw new Error("CSV result ended inside a quoted field");
-    if (this.#pendingBytes - this.#bytesToBoundary() > 0) throw new Error("CSV result ended in the middle of a row");
+    if (this.#partialBytes > 0) throw new Error("CSV result ended in the middle of a row");
     if (this.#pendingRows === 0) return null;
-    return this.#cut();
-  }
-
-  #bytesToBoundary(): number {
-    if (!this.#boundary) return 0;
-    const [idx, off] = this.#boundary;
-    let n = off;
-    for (let k = 0; k < idx; k++) n += this.#pending[k]!.length;
-    return n;
-  }
-
-  #cut(): CsvPart {
-    const [idx, off] = this.#boundary!;
-    const head = this.#pending.slice(0, idx);
-    const last = this.#pending[idx]!;
-    const body = Buffer.concat([this.#header ?? Buffer.alloc(0), ...head, last.subarray(0, off)]);
-    const rest = last.subarray(off);
-    const rows = this.#rowsAtBoundary;
-    this.#pending = [...(rest.length ? [rest] : []), ...this.#pending.slice(idx + 1)];
-    this.#pendingBytes = this.#pending.reduce((n, b) => n + b.length, 0);
-    this.#pendingRows -= rows;
-    this.#rowsAtBoundary = 0;
-    this.#boundary = null;
-    return { data: body, rows };
+    const part = { data: Buffer.concat([this.#header!, ...this.#pending]), rows: this.#pendingRows };
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#pendingRows = 0;
+    return part;
   }
 }

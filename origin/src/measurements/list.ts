@@ -71,7 +71,10 @@ export function buildListQuery(f: ListFilters): { query: string; params: Record<
   if (f.softwareVersions.length) add("software_version IN {software_version:Array(String)}", { software_version: f.softwareVersions });
   if (f.testVersions.length) add("test_version IN {test_version:Array(String)}", { test_version: f.testVersions });
   if (f.engineVersions.length) add("engine_version IN {engine_version:Array(String)}", { engine_version: f.engineVersions });
-  if (f.runLinkIds.length) add("ooni_run_link_id IN {run_link_ids:Array(UInt64)}", { run_link_ids: f.runLinkIds });
+  // Ids up to 2^64 do not fit a JS number: passed as strings, converted by the server.
+  if (f.runLinkIds.length) {
+    add("ooni_run_link_id IN arrayMap(x -> toUInt64(x), {run_link_ids:Array(String)})", { run_link_ids: f.runLinkIds });
+  }
   if (f.anomaly !== null) add("anomaly = {anomaly:String}", { anomaly: f.anomaly ? "t" : "f" });
   if (f.confirmed !== null) add("confirmed = {confirmed:String}", { confirmed: f.confirmed ? "t" : "f" });
   if (f.failure !== null) add("msm_failure = {failure:String}", { failure: f.failure ? "t" : "f" });

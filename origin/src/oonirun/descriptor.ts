@@ -51,7 +51,8 @@ export function parseTime(s: string): number {
   return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(s) ? s : `${s}Z`);
 }
 
-export function metaOf(input: LinkInput, nowMs: number): LinkMeta {
+/** `keepExpiryMs`: on an edit without expiration_date, the link keeps its expiry. */
+export function metaOf(input: LinkInput, nowMs: number, keepExpiryMs?: number): LinkMeta {
   return {
     name: input.name,
     name_intl: input.name_intl ?? null,
@@ -62,7 +63,7 @@ export function metaOf(input: LinkInput, nowMs: number): LinkMeta {
     author: input.author,
     icon: input.icon ?? null,
     color: input.color ?? null,
-    expirationMs: input.expiration_date ? parseTime(input.expiration_date) : nowMs + DEFAULT_EXPIRY_MS,
+    expirationMs: input.expiration_date ? parseTime(input.expiration_date) : (keepExpiryMs ?? nowMs + DEFAULT_EXPIRY_MS),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import { EmailAddress } from "../auth/account-id";
 import { requireRole } from "../auth/middleware";
 import { fail } from "../auth/respond";
 import { formatAsn } from "../geoip/geoip";
@@ -139,6 +140,20 @@ const listLinks = createRoute({
 
 const notFound = (c: Context<AppEnv>) => fail(c, 404, "OONI Run link not found");
 
+/**
+ * The author is public. A user may publish nothing ("") or their own address — checked by hashing
+ * it into an account id, so no address is ever needed to verify it — but not someone else's, so a
+ * link cannot pass itself off as another person's. Admins may set any author.
+ */
+function authorAllowed(c: Context<AppEnv>, author: string): boolean {
+  const account = c.get("account");
+  if (author === "" || account.role === "admin") return true;
+  const email = EmailAddress.safeParse(author);
+  return email.success && c.get("services").auth.hasher.accountId(email.data) === account.accountId;
+}
+const badAuthor = (c: Context<AppEnv>) =>
+  fail(c, 400, "invalid author: must be empty or your own email address", { parameter: "author", in: "json" });
+
 /** The latest row and the row of `revision` ("latest" or a number), or null when either is missing. */
 async function rowsAt(c: Context<AppEnv>, rawId: string, revision: string): Promise<{ latest: LinkRow; rev: LinkRow } | null> {
   const id = storableId(rawId);
@@ -157,6 +172,7 @@ export function oonirunRoutes() {
   app.openapi(createLink, async (c) => {
     const input = c.req.valid("json");
     const account = c.get("account");
+    if (!authorAllowed(c, input.author)) return badAuthor(c);
     const store = oonirunStore(c.get("services").db);
     const now = Date.now();
     let id = newNumericId();
@@ -183,7 +199,7 @@ export function oonirunRoutes() {
     const id = storableId(rawId);
     if (id === null) return notFound(c);
     const store = oonirunStore(c.get("services").db);
-    const result = await store.editing(id, async (): Promise<{ status: 403 | 404; error: string } | { row: LinkRow }> => {
+    const result = await store.editing(id, async (): Promise<{ status: 400 | 403 | 404; error: string } | { row: LinkRow }> => {
       const latest = await store.latest(id);
       if (!latest) return { status: 404, error: "OONI Run link not found" };
       const admin = account.role === "admin";
@@ -194,7 +210,8 @@ export function oonirunRoutes() {
       if (!admin && latest.expirationMs <= now) {
         return { status: 403, error: "OONI Run link has expired and cannot be edited" };
       }
-      const edit = planEdit(latest, metaOf(input, now), normalizeNettests(input.nettests), now);
+      if (!authorAllowed(c, input.author)) return { status: 400, error: "author" };
+      const edit = planEdit(latest, metaOf(input, now, latest.expirationMs), normalizeNettests(input.nettests), now);
       if (edit.kind === "unchanged") return { row: latest };
       await store.insert(edit.row);
       c.get("services").log.info(
@@ -203,7 +220,10 @@ export function oonirunRoutes() {
       );
       return { row: edit.row };
     });
-    if ("error" in result) return result.status === 404 ? notFound(c) : fail(c, 403, result.error);
+    if ("error" in result) {
+      if (result.status === 400) return badAuthor(c);
+      return result.status === 404 ? notFound(c) : fail(c, 403, result.error);
+    }
     return c.json(toLink(result.row, result.row, account), 200);
   });
 

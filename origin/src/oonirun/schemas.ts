@@ -50,10 +50,10 @@ export const LinkInput = z
     short_description_intl: intl(200),
     description: z.string().min(2).max(20_000),
     description_intl: intl(20_000),
-    author: z.string().max(100).default("").openapi({ description: "public contact of the link's author (not checked)" }),
+    author: z.string().trim().max(100).default("").openapi({ description: "public: empty, or (except for admins) your own email address" }),
     icon: z.string().max(100).nullish(),
     color: z.string().regex(/^#[0-9a-fA-F]{6}$/, { error: "must be a color such as #12abEF" }).nullish(),
-    expiration_date: DateInput.nullish().openapi({ description: "default: 180 days from creation" }),
+    expiration_date: DateInput.nullish().openapi({ description: "default: 180 days from creation; an edit without it keeps the expiry" }),
     nettests: z.array(NettestInput).min(1).max(100),
   })
   .openapi("OONIRunLinkInput");

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -13,6 +14,7 @@ export function createProbeRouter() {
   router.onError((err, c) => {
     if (err instanceof IntakeError) return jsonError(c, err.status, err.error, err.extra);
     if (err instanceof HTTPException && err.status < 500) {
+      if (!c.req.raw.bodyUsed) closeAfterReply(c);
       return jsonError(c, err.status as ContentfulStatusCode, err.message || "bad request");
     }
     c.get("services").log.error({ req_id: c.get("requestId"), err }, "unhandled error");
@@ -21,10 +23,22 @@ export function createProbeRouter() {
   return router;
 }
 
+/**
+ * A refusal sent before the request body was read: the rest of the body is still on the wire, so
+ * the connection must not be reused (the server drains or drops it; a client reusing it would see
+ * its next request fail).
+ */
+export function closeAfterReply(c: Context) {
+  c.header("Connection", "close");
+}
+
 /** JSON bodies of probe calls are small: a check-in is well under 1 KiB. */
 export const smallJsonBody = bodyLimit({
   maxSize: 64 * 1024,
-  onError: (c) => jsonError(c, 413, "request body too large", { limit_bytes: 64 * 1024 }),
+  onError: (c) => {
+    closeAfterReply(c);
+    return jsonError(c, 413, "request body too large", { limit_bytes: 64 * 1024 });
+  },
 });
 
 export const noStore = { "Cache-Control": "no-store" } as const;

@@ -5,7 +5,7 @@ import { jsonError } from "../http/errors";
 import { IntakeError } from "../intake/errors";
 import type { Accepted } from "../intake/intake";
 import { VERSION } from "../version";
-import { createProbeRouter, noStore, smallJsonBody } from "./router";
+import { closeAfterReply, createProbeRouter, noStore, smallJsonBody } from "./router";
 import { ErrorBody } from "./schemas";
 
 // Measurement submission. The bodies of the two submit routes are read raw (they may be gzip or
@@ -110,6 +110,7 @@ async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
   } catch (err) {
     if (err instanceof IntakeError) {
       log.info({ req_id: c.get("requestId"), status: err.status, reason: err.error }, "submission refused");
+      if (err.status === 413 || !c.req.raw.bodyUsed) closeAfterReply(c);
       return jsonError(c, err.status, err.error, err.extra);
     }
     const code = (err as NodeJS.ErrnoException).code;

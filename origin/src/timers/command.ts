@@ -221,6 +221,11 @@ export const timersCommand: Command = {
       return 0;
     }
     if (sub === "run" && rest.length >= 1) {
+      // Usage errors before opening the database.
+      if (!isJobName(rest[0]!)) {
+        io.err(`unknown job ${JSON.stringify(rest[0])} (jobs: ${Object.keys(JOBS).join(", ")})\nusage: npm run cli -- ${TIMERS_USAGE}\n`);
+        return 2;
+      }
       return withSignals((signal) => runWhereTheDatabaseIs("timers-run", timersRunCommand, rest, io, signal));
     }
     io.err(`usage: npm run cli -- ${TIMERS_USAGE}\n`);

@@ -38,7 +38,8 @@ export async function runUpdater(services: Services, name: UpdaterName, opts: Up
       metrics.observeUpdaterSuccess(name, result.rows);
       for (const [table, rows] of Object.entries(result.tables)) metrics.tableRows.set({ table }, rows);
     }
-    for (const w of result.warnings) services.log.warn({ updater: name }, w);
+    // Warnings are chronic properties of the data (a legend that lags the lists), not incidents.
+    for (const w of result.warnings) services.log.info({ updater: name }, w);
     services.log.info({ updater: name, rows: result.rows, previous_rows: result.previousRows, dry_run: Boolean(opts.dryRun) }, result.summary);
     return result;
   } catch (err) {

@@ -17,7 +17,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return json;
 }
 
-export type HelperMode = "ok" | "fail-500" | "reset" | "reset-mid-body" | "hang" | "refuse";
+export type HelperMode = "ok" | "fail-500" | "busy-503" | "reset" | "reset-mid-body" | "hang" | "refuse";
 export interface FakeHelperRef {
   id: string;
   url: string;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildAggregationQuery } from "../../../origin/src/aggregation/build-query";
 import { toCsv } from "../../../origin/src/aggregation/csv";
 import { resolveGrain } from "../../../origin/src/aggregation/time-grain";
+import { ifNoneMatchHits, windowLifetime } from "../../../origin/src/http/cache-policy";
 import { parseInstant } from "../../../origin/src/stats/params";
 import { startInProcessOrigin, type InProcessOrigin } from "../stats/in-process";
 import { insertCitizenlab, insertMsmts, type Msmt } from "../stats/fixtures";
@@ -295,6 +296,21 @@ describe("units", () => {
     expect(parseInstant("2023-02-29")).toBeNull();
     expect(parseInstant("2024-03-10T25:00")).toBeNull();
     expect(parseInstant("10/03/2024")).toBeNull();
+  });
+
+  it("cache policy: the settle boundary and If-None-Match forms", () => {
+    const s = { historicalMaxAgeS: 86400, recentMaxAgeS: 300, settleS: 72 * 3600 };
+    const now = new Date("2024-06-10T12:00:00Z");
+    expect(windowLifetime(new Date("2024-06-07T12:00:00Z"), now, s)).toEqual({ maxAgeS: 86400, reason: "historical" });
+    expect(windowLifetime(new Date("2024-06-07T12:00:01Z"), now, s)).toEqual({ maxAgeS: 300, reason: "recent" });
+    expect(windowLifetime(null, now, s).reason).toBe("recent");
+    expect(ifNoneMatchHits('"a"', '"a"')).toBe(true);
+    expect(ifNoneMatchHits('W/"a"', '"a"')).toBe(true);
+    expect(ifNoneMatchHits('"a"', 'W/"a"')).toBe(true);
+    expect(ifNoneMatchHits('"b" , "a"', '"a"')).toBe(true);
+    expect(ifNoneMatchHits("*", '"a"')).toBe(true);
+    expect(ifNoneMatchHits('"ab"', '"a"')).toBe(false);
+    expect(ifNoneMatchHits(undefined, '"a"')).toBe(false);
   });
 
   it("CSV quoting", () => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { archiveKey, archiveNumber, archivePrefix, hourDirDate, parseHourDir } from "../../../origin/src/archive/keys";
 import { gzipMember, isSingleLine, jsonlLine, readLine, readMember } from "../../../origin/src/archive/jsonl-member";
 import { buildPostcan } from "../../../origin/src/archive/postcan";
-import { contentSpan, measurementBytes, PostBodyError } from "../../../origin/src/archive/post-body";
+import { contentSpan, measurementBytes, PostBodyError, readPost } from "../../../origin/src/archive/post-body";
 import { envelopeAroundMeasurementText, parsePostFile, withReportIdInserted } from "../../../origin/src/intake/post-file";
 
 // The archive's byte formats: the measurement cut out of a .post file, JSONL members, postcans and
@@ -31,7 +31,29 @@ describe("measurementBytes: the exact measurement inside a .post envelope", () =
     expect(measurementBytes(b(JSON.stringify({ format: "json", content: '{"a": 1}' }))).toString()).toBe('{"a": 1}');
     expect(measurementBytes(b('{"cont\\u0065nt":{"x":1}}')).toString()).toBe('{"x":1}');
     expect(measurementBytes(b('{"content":{"old":1},"content":{"new":2}}')).toString()).toBe('{"new":2}');
-    expect(contentSpan(b('{"content":{"a":1}}'))).toEqual({ start: 11, end: 18, kind: "object" });
+    expect(contentSpan(b('{"content":{"a":1}}'))).toMatchObject({ start: 11, end: 18, kind: "object" });
+    // Not the last member: found by scanning; the envelope report id is picked up either side of it.
+    expect(contentSpan(b('{"content":{"a":"}"},"report_id":"r"}'))).toMatchObject({ start: 11, end: 20, kind: "object", envelopeReportId: "r" });
+  });
+
+  it("readPost: bytes, the parsed measurement and the report id, as parsePostFile gives them", () => {
+    const text = '{"report_id":"inner","x": 1.50}';
+    const posts = [
+      withReportIdInserted(b(`{"format":"json","content":${text}}`), "outer"),
+      b(`{"format":"json","content":${text},"report_id":"outer"}`),
+      envelopeAroundMeasurementText('{"x": 1.50}', "outer"),
+      b(JSON.stringify({ format: "json", report_id: "outer", content: '{"report_id":"","x":1}' })),
+    ];
+    for (const post of posts) {
+      const r = readPost(post);
+      const ref = parsePostFile(post);
+      expect(r.reportId).toBe(ref.reportId);
+      expect(r.measurement).toEqual(ref.measurement);
+      expect(JSON.parse(r.bytes.toString())).toEqual(ref.measurement);
+    }
+    expect(readPost(posts[0]!).bytes.toString()).toBe(text);
+    expect(() => readPost(b('{"content":"[1,2]"}'))).toThrow(PostBodyError);
+    expect(() => readPost(b('{"content":"not json"}'))).toThrow(PostBodyError);
   });
 
   it("refuses what is not an envelope with content", () => {

@@ -47,6 +47,7 @@ export interface ConsumerStats {
 
 /** Files read and handed to a thread as one message: amortizes messaging, keeps latency low. */
 const CHUNK = 32;
+const CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_REMEMBERED_UNREADABLE = 100_000;
 
 export class SpoolConsumer {
@@ -128,7 +129,8 @@ export class SpoolConsumer {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.scanTimer) clearTimeout(this.scanTimer);
     for (let i = 0; i < 200 && this.activeChunks > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    await this.scanning?.catch(() => {});
+    // A scan stuck on a slow query must not hold the shutdown (it stops at the next hour dir).
+    if (this.scanning) await Promise.race([this.scanning.catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await this.sink.close(true);
   }
 
@@ -159,7 +161,8 @@ export class SpoolConsumer {
       this.ready &&
       !this.stopped &&
       this.queueHead < this.queue.length &&
-      this.activeChunks < this.opts.pool.capacity &&
+      // A couple more chunks than threads can take: the next ones are read while threads score.
+      this.activeChunks < this.opts.pool.capacity + 2 &&
       this.sink.backlog < sinkLimit
     ) {
       const chunk = this.queue.slice(this.queueHead, this.queueHead + CHUNK);
@@ -185,24 +188,40 @@ export class SpoolConsumer {
   }
 
   private async process(chunk: { hourDir: string; uid: string }[]): Promise<void> {
-    const read = await Promise.all(
-      chunk.map(async ({ hourDir, uid }) => {
-        try {
-          return { uid, data: await readFile(this.opts.spool.pathOf(hourDir, uid)) };
-        } catch (err) {
-          // ENOENT: removed after being scored and archived (ensureScored); nothing to do.
-          if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-            // Left to the periodic scan rather than retried at once: a file that cannot be read
-            // now (permissions, I/O errors) would otherwise be read in a tight loop.
-            this.opts.log.warn({ err, measurement_uid: uid }, "fastpath could not read a spool file; a later scan retries");
-          }
-          this.tracked.delete(uid);
-          return null;
+    // Read one file at a time and hand a batch to a thread once it holds CHUNK_BYTES: memory per
+    // chunk stays bounded even when the spool holds 50 MB measurements.
+    let items: (ScoreItem & { kind: "post" })[] = [];
+    let bytes = 0;
+    for (const { hourDir, uid } of chunk) {
+      if (this.stopped) {
+        this.tracked.delete(uid);
+        continue;
+      }
+      let data: Buffer;
+      try {
+        data = await readFile(this.opts.spool.pathOf(hourDir, uid));
+      } catch (err) {
+        // ENOENT: removed after being scored and archived (ensureScored); nothing to do. Other
+        // errors are left to the periodic scan rather than retried at once: a file that cannot be
+        // read now (permissions, I/O errors) would otherwise be read in a tight loop.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+          this.opts.log.warn({ err, measurement_uid: uid }, "fastpath could not read a spool file; a later scan retries");
         }
-      }),
-    );
-    const items: (ScoreItem & { kind: "post" })[] = [];
-    for (const r of read) if (r) items.push({ kind: "post", uid: r.uid, data: r.data });
+        this.tracked.delete(uid);
+        continue;
+      }
+      items.push({ kind: "post", uid, data });
+      bytes += data.length;
+      if (bytes >= CHUNK_BYTES) {
+        await this.score(items);
+        items = [];
+        bytes = 0;
+      }
+    }
+    if (items.length > 0) await this.score(items);
+  }
+
+  private async score(items: (ScoreItem & { kind: "post" })[]): Promise<void> {
     const results = await this.opts.pool.score(items);
     results.forEach((result, i) => {
       const uid = items[i]!.uid;

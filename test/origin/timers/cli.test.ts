@@ -1,0 +1,82 @@
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobStatus } from "../../../origin/src/timers/status";
+import { corpusAvailable, corpusPath } from "../../support/corpus";
+import { runCli } from "./cli-support";
+
+// The operator's commands, as real processes on an embedded DATA_DIR with no origin running:
+// each command opens the database itself.
+
+const suite = corpusAvailable ? describe : describe.skip;
+if (!corpusAvailable) console.warn("skipping timers CLI tests: the corpus is absent (set OONI_CORPUS_DIR)");
+
+let dataDir: string;
+let scratch: string;
+let env: Record<string, string>;
+
+suite("timers, update and export commands", () => {
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "timers-cli-"));
+    scratch = mkdtempSync(path.join(tmpdir(), "timers-cli-src-"));
+    env = { DATA_DIR: dataDir, CITIZENLAB_SOURCE: corpusPath("citizenlab-test-lists"), TESTLISTS_BOOTSTRAP_DIR: "none" };
+  });
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it("timers run JOB runs it once, under its lock, and records it", async () => {
+    const r = await runCli(["timers", "run", "citizenlab"], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^citizenlab: 38\d{3} rows from 146 files/m);
+  });
+
+  it("a failed update exits non-zero, says the live data is unchanged, and is recorded", async () => {
+    const bad = path.join(scratch, "bad");
+    cpSync(path.join(corpusPath("citizenlab-test-lists"), "lists"), path.join(bad, "lists"), { recursive: true });
+    appendFileSync(path.join(bad, "lists/it.csv"), "https://example.org/,XXXX,X,2024-01-01,,\n");
+    // A relative --source is relative to where the command is typed.
+    const r = await runCli(["update", "citizenlab", "--source", "bad"], env, scratch);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/citizenlab failed; the live data is unchanged:\n.*1 invalid rows[\s\S]*it\.csv:\d+: category_code "XXXX"/);
+  });
+
+  it("timers status shows each job's last run, last success, failures and configuration", async () => {
+    const r = await runCli(["timers", "status", "--json"], env);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as JobStatus[];
+    const byJob = new Map(rows.map((x) => [x.job, x]));
+    const cl = byJob.get("citizenlab")!;
+    expect(cl).toMatchObject({ state: "enabled", recent_failures: 1, running: null, interval_s: 86_400 });
+    expect(cl.last_run).toMatchObject({ outcome: "failed", trigger: "manual" });
+    expect(cl.last_success).toMatchObject({ outcome: "ok", trigger: "manual" });
+    expect(byJob.get("fingerprints")).toMatchObject({ state: "not_configured", reason: "not configured: set FINGERPRINTS_SOURCE", next_due: null });
+    expect(byJob.get("uploader")).toMatchObject({ state: "enabled", last_run: null });
+
+    const text = await runCli(["timers", "status"], env);
+    expect(text.stdout).toMatch(/^citizenlab +1d +failed .*last ok/m);
+  });
+
+  it("export writes zstd CSV parts and a manifest to the blob store", async () => {
+    const r = await runCli(["export", "citizenlab", "--chunk-mb", "0.5"], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/citizenlab: 38\d{3} rows in \d+ parts, .* exports\/citizenlab\/\d{8}T\d{6}Z\/manifest\.json/);
+    const exportsDir = path.join(dataDir, "blobs", "exports", "citizenlab");
+    const [stampDir] = readdirSync(exportsDir);
+    const files = readdirSync(path.join(exportsDir, stampDir!));
+    expect(files).toContain("manifest.json");
+    expect(files.filter((f) => f.endsWith(".csv.zst")).length).toBeGreaterThan(2);
+  });
+
+  it("usage errors and unconfigured jobs are told apart", async () => {
+    expect((await runCli(["timers", "run", "nosuch"], env)).code).toBe(2);
+    const geo = await runCli(["timers", "run", "geoip"], env);
+    expect(geo.code).toBe(78);
+    expect(geo.stderr).toMatch(/geoip: not configured: set GEOIP_COUNTRY_URL/);
+    expect(existsSync(path.join(dataDir, "timers", "history", "geoip.json"))).toBe(false);
+  });
+});
