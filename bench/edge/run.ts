@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { renderWorkerConfig, validateBridgeConfig } from "../../bridge-config/load";
 import { clientKey } from "../../edge/src/balancer/client-key";
@@ -28,30 +28,40 @@ function benchHrw() {
     k0[i] = (Math.random() * 2 ** 32) >>> 0;
     k1[i] = (Math.random() * 2 ** 32) >>> 0;
   }
-  console.log("HRW selection (one pickBest over all helpers, equal weights, all up)");
+  console.log(`HRW selection (one pickBest over all helpers, equal weights, all up; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
   for (const n of [4, 16, 64]) {
     const pool = compilePool(Array.from({ length: n }, (_, i) => ({ id: `th-${i}`, url: `https://${i}.th.example`, weight: 1 })));
     const usable = pool.weighted.slice();
     let sink = 0;
     for (let i = 0; i < KEYS; i++) sink += pickBest(pool, k0[i]!, k1[i]!, usable, null); // warm-up
-    const rounds: number[] = [];
+    // Wall time, and this process's CPU time: on a busy machine the wall clock also counts the
+    // time spent waiting for a core, the CPU time does not.
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (let r = 0; r < 7; r++) {
       const t = process.hrtime.bigint();
+      const c = process.cpuUsage();
       for (let rep = 0; rep < 5; rep++) for (let i = 0; i < KEYS; i++) sink += pickBest(pool, k0[i]!, k1[i]!, usable, null);
-      rounds.push(Number(process.hrtime.bigint() - t) / (5 * KEYS));
+      const used = process.cpuUsage(c);
+      wall.push(Number(process.hrtime.bigint() - t) / (5 * KEYS));
+      cpu.push(((used.user + used.system) * 1000) / (5 * KEYS));
     }
-    rounds.sort((a, c) => a - c);
-    const goal = n === 16 ? `   (goal ≤ 1000 ns: ${rounds[3]! <= 1000 ? "met" : "NOT met"})` : "";
-    console.log(`  ${String(n).padStart(2)} helpers: median ${rounds[3]!.toFixed(0).padStart(5)} ns, best ${rounds[0]!.toFixed(0).padStart(5)} ns per selection${goal}   [${sink % 2}]`);
+    wall.sort((a, c) => a - c);
+    cpu.sort((a, c) => a - c);
+    const goal = n === 16 ? `   goal ≤ 1000 ns: ${cpu[3]! <= 1000 ? "met" : "NOT met"}` : "";
+    console.log(
+      `  ${String(n).padStart(2)} helpers: ${cpu[3]!.toFixed(0).padStart(5)} ns CPU per selection (median of 7; wall median ${wall[3]!.toFixed(0)} ns, best ${wall[0]!.toFixed(0)} ns)${goal}   [${sink % 2}]`,
+    );
   }
   const ips = Array.from({ length: 10_000 }, (_, i) =>
     i % 5 === 0 ? `2001:db8:${(i * 7).toString(16)}::${(i % 97).toString(16)}` : `${(i * 7) & 255}.${(i * 13) & 255}.${(i * 31) & 255}.${i & 255}`,
   );
   const out = new Uint32Array(2);
   for (const ip of ips) clientKey(ip, 24, 48, out);
-  const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   for (let rep = 0; rep < 50; rep++) for (const ip of ips) clientKey(ip, 24, 48, out);
-  console.log(`  client key (parse CF-Connecting-IP, reduce to /24 or /48, hash; 80 % IPv4): ${(Number(process.hrtime.bigint() - t) / (50 * ips.length)).toFixed(0)} ns`);
+  const used = process.cpuUsage(c);
+  console.log(`  client key (parse CF-Connecting-IP, reduce to /24 or /48, hash; 80 % IPv4): ${(((used.user + used.system) * 1000) / (50 * ips.length)).toFixed(0)} ns CPU`);
 }
 
 function startOrigin(): Promise<{ server: Server; url: string; hits: () => number }> {
@@ -122,6 +132,7 @@ async function benchCache(dir: string) {
     },
   );
   const stop = () => {
+    process.off("exit", stop);
     if (wrangler.pid !== undefined && wrangler.exitCode === null) {
       try {
         process.kill(-wrangler.pid, "SIGTERM");
@@ -132,6 +143,8 @@ async function benchCache(dir: string) {
     origin.server.close();
     origin.server.closeAllConnections();
   };
+  // However the bench ends (error, time limit, Ctrl-C, closed stdout), workerd goes too.
+  process.on("exit", stop);
   try {
     const edge = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;
@@ -185,6 +198,9 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.exit(130));
+process.stdout.on("error", () => process.exit(1));
 
 main().catch((err) => {
   console.error(`bench failed: ${(err as Error).message}`);

@@ -88,7 +88,11 @@ const full = loop((i) => {
   const r = scoreItem(items[i]!, fingerprints);
   if (!r.ok) throw new Error(r.error);
 });
-console.log(`1 core, bytes → row (parse + score + row): ${rate(full.n, full.ms)}  (${full.n.toLocaleString("en")} in ${(full.ms / 1000).toFixed(1)} s)`);
+const mbps = ((full.n / items.length) * bytes) / 1024 / 1024 / (full.ms / 1000);
+console.log(
+  `1 core, bytes → row (parse + score + row): ${rate(full.n, full.ms)} msm, ${mbps.toFixed(1)} MB/s  ` +
+    `(${full.n.toLocaleString("en")} in ${(full.ms / 1000).toFixed(1)} s)`,
+);
 const only = loop((i) => {
   scoreMeasurement(measurements[i]!, { fingerprints });
 });

@@ -69,9 +69,9 @@ describe("bridge configuration files", () => {
 });
 
 describe("a Worker with a broken configuration", () => {
-  async function call(bridgeConfig: string | undefined, url: string) {
+  async function call(bridgeConfig: string | undefined, url: string, method = "POST") {
     const e = { ...(env as unknown as EdgeEnv), BRIDGE_CONFIG: bridgeConfig, ORIGIN_URL: undefined } as EdgeEnv;
-    return worker.fetch(new Request(url, { method: "POST", body: "{}" }), e, createExecutionContext());
+    return worker.fetch(new Request(url, method === "POST" ? { method, body: "{}" } : { method }), e, createExecutionContext());
   }
 
   it("answers 503 JSON naming the problem, and still serves robots.txt", async () => {
@@ -82,6 +82,10 @@ describe("a Worker with a broken configuration", () => {
     const invalid = await call(JSON.stringify({ version: 1, origin: { url: "ftp://x" } }), "https://x.example/api/v1/aggregation");
     expect(invalid.status).toBe(503);
     expect(await invalid.json()).toMatchObject({ error: "bridge misconfigured", detail: "BRIDGE_CONFIG is invalid", problems: ["origin.url: Invalid URL"] });
+
+    const status = await call("{", "https://x.example/__bridge/status", "GET");
+    expect(status.status).toBe(503);
+    expect(await status.json()).toMatchObject({ error: "bridge misconfigured", detail: "BRIDGE_CONFIG is not JSON" });
 
     const robots = await worker.fetch(new Request("https://x.example/robots.txt"), { ...(env as unknown as EdgeEnv), BRIDGE_CONFIG: "{" } as EdgeEnv, createExecutionContext());
     expect(robots.status).toBe(200);

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { BlobStore } from "../blobstore";
 import type { Database } from "../db/clickhouse";
 import type { Spool } from "../intake/spool";
@@ -149,6 +149,8 @@ async function archiveHourDir(ctx: Ctx, hourDir: string): Promise<HourDirReport 
     report.storedBytes = await storeFiles(blobs, built.files, crash);
     report.files = built.files.length;
     report.inputBytes = built.inputBytes;
+    // The store has them now; a repeat rebuilds from the spool anyway.
+    await rm(journals.workDir(hourDir), { recursive: true, force: true });
     crash("stored");
     signal?.throwIfAborted();
     await insertRows(db, built.rows);

@@ -5,8 +5,8 @@ import { requireRole } from "../auth/middleware";
 import { fail } from "../auth/respond";
 import type { Session } from "../auth/tokens";
 import { createRouter } from "../http/router";
-import { bearerSecurity, err, isoTime, jsonBodyLimit, newNumericId, viewerOf } from "../oonirun/write-api";
-import { CreateIncident, Incident, IncidentId, IncidentRef, IncidentSummary, parseTime, SearchQuery, UpdateIncident } from "./schemas";
+import { bearerSecurity, err, isoTime, jsonBodyLimit, newNumericId, parseTime, viewerOf } from "../oonirun/write-api";
+import { CreateIncident, Incident, IncidentId, IncidentRef, IncidentSummary, SearchQuery, UpdateIncident } from "./schemas";
 import { incidentStore, type IncidentRow, type Viewer } from "./store";
 
 // Findings (incidents): anyone reads published ones; logged-in people create findings and edit or

@@ -1,11 +1,17 @@
 import { z } from "@hono/zod-openapi";
-import { QueryBool } from "../oonirun/write-api";
+import { parseTime, QueryBool } from "../oonirun/write-api";
 
 // Findings (the legacy API calls them incidents): censorship events people document, with the
 // countries, networks, domains and tests they concern. What clients send and what they get back.
 
+// The incidents table stores DateTime (unsigned 32-bit seconds): 1970 to early 2106.
+const LATEST_MS = Date.UTC(2106, 0, 1);
 const Time = z.iso
   .datetime({ offset: true, local: true, error: "must be an ISO 8601 time such as 2024-01-31T00:00:00Z" })
+  .refine((v) => {
+    const ms = parseTime(v);
+    return ms >= 0 && ms < LATEST_MS;
+  }, { error: "must be between 1970 and 2105" })
   .openapi({ example: "2024-01-31T00:00:00Z" });
 const Hostname = z
   .string()
@@ -37,11 +43,6 @@ const fields = {
   links: z.array(Url).max(100).default([]),
   test_names: z.array(z.string().regex(/^[a-z0-9_]{2,100}$/, { error: "must be a test name" })).max(100).default([]),
 };
-
-/** Time given without an offset is UTC. */
-export function parseTime(s: string): number {
-  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(s) ? s : `${s}Z`);
-}
 
 const endNotBeforeStart = (v: { start_time: string; end_time?: string | null }) =>
   v.end_time == null || parseTime(v.end_time) >= parseTime(v.start_time);

@@ -1,5 +1,5 @@
 import type { Session } from "../auth/tokens";
-import { isoTime } from "./write-api";
+import { isoTime, parseTime } from "./write-api";
 import type { Link, LinkInput, Nettest } from "./schemas";
 
 // A link is stored as one row per revision (docs/write-apis.md). The metadata people read
@@ -44,11 +44,6 @@ export function normalizeNettests(input: LinkInput["nettests"]): Nettest[] {
     is_background_run_enabled: n.is_background_run_enabled,
     is_manual_run_enabled: n.is_manual_run_enabled,
   }));
-}
-
-/** Time given without an offset is UTC. */
-export function parseTime(s: string): number {
-  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(s) ? s : `${s}Z`);
 }
 
 /** `keepExpiryMs`: on an edit without expiration_date, the link keeps its expiry. */

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { parseTime } from "./write-api";
 
 // OONI Run v2 descriptors (spec bk-005; field names as in docs/../probe-contract): what a link
 // creator sends, what every reader gets back, and what a probe sends to get the engine descriptor.
@@ -38,8 +39,14 @@ const intl = (max: number) =>
     .refine((r) => Object.keys(r).length <= 200, { error: "has too many languages" })
     .nullish();
 
+// DateTime64 holds 1900..2299; links are created now, so anything before 1970 is a mistake too.
+const LATEST_MS = Date.UTC(2299, 11, 31);
 const DateInput = z.iso
   .datetime({ offset: true, local: true, error: "must be an ISO 8601 time such as 2030-01-01T00:00:00Z" })
+  .refine((v) => {
+    const ms = parseTime(v);
+    return ms >= 0 && ms <= LATEST_MS;
+  }, { error: "must be between 1970 and 2299" })
   .openapi({ example: "2030-01-01T00:00:00.000000Z" });
 
 export const LinkInput = z

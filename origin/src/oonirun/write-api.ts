@@ -46,6 +46,11 @@ export function newNumericId(): string {
   return `10${digits}`;
 }
 
+/** Milliseconds of an ISO 8601 time; one given without an offset is UTC. */
+export function parseTime(s: string): number {
+  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(s) ? s : `${s}Z`);
+}
+
 /** UTC with six fractional digits and "Z", the format the upstream services answer with. */
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");

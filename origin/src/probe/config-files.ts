@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../config";
@@ -115,7 +115,7 @@ export class WatchedJsonFile<T> {
     try {
       const st = await stat(this.file);
       if (st.mtimeMs === this.mtimeMs) return;
-      const raw: unknown = JSON.parse(readFileSync(this.file, "utf8"));
+      const raw: unknown = JSON.parse(await readFile(this.file, "utf8"));
       this.value = this.schema.parse(raw);
       this.mtimeMs = st.mtimeMs;
     } catch (err) {

@@ -91,8 +91,8 @@ suite("export", () => {
     await expect(exportTable(t.services, "x; DROP TABLE citizenlab")).rejects.toThrow(/not a table name/);
     const results = await exportTables(t.services, ["no_such_table", "fingerprints_dns"], { skipMissing: true });
     expect(results.map((r) => r.table)).toEqual(["fingerprints_dns"]);
-    const [{ n }] = await queryRows<{ n: number }>(t.services.db, "SELECT count() AS n FROM fingerprints_dns");
-    expect(results[0]!.rows).toBe(Number(n));
+    const [row] = await queryRows<{ n: number }>(t.services.db, "SELECT count() AS n FROM fingerprints_dns");
+    expect(results[0]!.rows).toBe(Number(row!.n));
   });
 
   it("an empty table gives a manifest with no parts", async () => {

@@ -91,6 +91,8 @@ describe("create", () => {
     ["an empty text", { text: "  " }, "text"],
     ["a bad start_time", { start_time: "yesterday" }, "start_time"],
     ["end_time before start_time", { end_time: "2024-01-01T00:00:00Z" }, "end_time"],
+    ["a start_time the table cannot store", { start_time: "2200-01-01T00:00:00Z" }, "start_time"],
+    ["a start_time before 1970", { start_time: "1960-01-01T00:00:00Z" }, "start_time"],
     ["a three-letter country", { CCs: ["ITA"] }, "CCs.0"],
     ["a negative ASN", { ASNs: [-1] }, "ASNs.0"],
     ["an ASN given as text", { ASNs: ["AS30722"] }, "ASNs.0"],

@@ -128,6 +128,7 @@ describe("create", () => {
     ["an empty translation", descriptor({ name_intl: { it: "" } }), "name_intl.it"],
     ["a bad colour", descriptor({ color: "red" }), "color"],
     ["a bad expiration_date", descriptor({ expiration_date: "next week" }), "expiration_date"],
+    ["an expiration_date ClickHouse cannot store", descriptor({ expiration_date: "3000-01-01T00:00:00Z" }), "expiration_date"],
     ["no nettests", descriptor({ nettests: [] }), "nettests"],
     ["a bad test_name", descriptor({ nettests: [{ test_name: "Web Connectivity!" }] }), "nettests.0.test_name"],
     ["nettests not a list", descriptor({ nettests: "web_connectivity" }), "nettests"],

@@ -1,9 +1,11 @@
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { JobStatus } from "../../../origin/src/timers/status";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
+import { repoRoot } from "../../support/origin-process";
 import { runCli } from "./cli-support";
 
 // The operator's commands, as real processes on an embedded DATA_DIR with no origin running:
@@ -71,6 +73,35 @@ suite("timers, update and export commands", () => {
     expect(files).toContain("manifest.json");
     expect(files.filter((f) => f.endsWith(".csv.zst")).length).toBeGreaterThan(2);
   });
+
+  it("`timers` runs the due jobs in its own process and stops cleanly on SIGTERM", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "origin/src/cli.ts"), "timers"], {
+      cwd: repoRoot,
+      env: {
+        ...env, PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn",
+        TIMERS_START_DELAY_S: "0", TIMERS_JITTER_S: "0", TIMERS_DISABLED: "uploader,backup",
+        // Due at once whatever ran before (a failure would otherwise hold the retry back 30 min).
+        TIMERS_INTERVALS: "citizenlab=1s",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      await vi.waitFor(
+        () => {
+          const runs = JSON.parse(readFileSync(path.join(dataDir, "timers/history/citizenlab.json"), "utf8")).runs as { trigger: string; outcome: string }[];
+          expect(runs.at(-1)).toMatchObject({ trigger: "timer", outcome: "ok" });
+        },
+        { timeout: 90_000, interval: 250 },
+      );
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited, out).toBe(0);
+    expect(out).toMatch(/^timers running: citizenlab \(state in .*\); Ctrl-C stops$/m);
+  }, 150_000);
 
   it("usage errors and unconfigured jobs are told apart", async () => {
     expect((await runCli(["timers", "run", "nosuch"], env)).code).toBe(2);

@@ -61,8 +61,8 @@ suite("CitizenLab updater", () => {
 
     const r = await updateCitizenlab(t.services, { source: REAL });
     expect(r.rows).toBe(total);
-    const [{ n }] = await queryRows<{ n: number }>(t.services.db, "SELECT count() AS n FROM citizenlab FINAL");
-    expect(Number(n)).toBe(total);
+    const [row] = await queryRows<{ n: number }>(t.services.db, "SELECT count() AS n FROM citizenlab FINAL");
+    expect(Number(row!.n)).toBe(total);
     expect(await countsByCc()).toEqual(expected);
     // cis.csv (a region) and the legends are not country lists.
     expect(expected.has("ci") && !expected.has("cis")).toBe(true);

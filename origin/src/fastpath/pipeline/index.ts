@@ -122,28 +122,43 @@ async function ensureWith(
   const existing = await store.existingUids(unique);
   const result: EnsureScoredResult = { alreadyScored: existing.size, scored: 0, unreadable: [], missing: [] };
   const todo = unique.filter((u) => !existing.has(u));
-  const CHUNK = 256;
-  for (let i = 0; i < todo.length; i += CHUNK) {
-    const items: ScoreItem[] = [];
-    for (const uid of todo.slice(i, i + CHUNK)) {
-      const data = await readFile(spool.pathOf(hourDir, uid)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === "ENOENT") return null;
-        throw err;
-      });
-      if (data) items.push({ kind: "post", uid, data });
-      else result.missing.push(uid);
-    }
+  // Files are scored in bounded pieces (≤ 256 files or 8 MB: an hour directory may be large) and
+  // rows inserted in batches of up to 5,000 (fewer, larger parts for ClickHouse).
+  let items: (ScoreItem & { kind: "post" })[] = [];
+  let bytes = 0;
+  let rows: FastpathRow[] = [];
+  const insert = async () => {
+    await store.insertRows(rows);
+    result.scored += rows.length;
+    rows = [];
+  };
+  const flush = async () => {
     const results = await score(items);
-    const rows: FastpathRow[] = [];
     results.forEach((r, k) => {
-      const uid = (items[k] as { uid: string }).uid;
+      const uid = items[k]!.uid;
       if (r.ok) rows.push(r.row);
       else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
       else result.unreadable.push(uid);
     });
-    await store.insertRows(rows);
-    result.scored += rows.length;
+    items = [];
+    bytes = 0;
+    if (rows.length >= 5_000) await insert();
+  };
+  for (const uid of todo) {
+    const data = await readFile(spool.pathOf(hourDir, uid)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return null;
+      throw err;
+    });
+    if (!data) {
+      result.missing.push(uid);
+      continue;
+    }
+    items.push({ kind: "post", uid, data });
+    bytes += data.length;
+    if (items.length >= 256 || bytes >= 8 * 1024 * 1024) await flush();
   }
+  if (items.length > 0) await flush();
+  if (rows.length > 0) await insert();
   return result;
 }
 

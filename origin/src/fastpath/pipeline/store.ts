@@ -17,8 +17,11 @@ export class InjectedOutage extends Error {
   override readonly name = "InjectedOutage";
 }
 
-/** Uids per `IN` query: large enough for an hour of one country's tests, small enough to send. */
-export const LOOKUP_CHUNK = 10_000;
+/**
+ * Uids per `IN` query. Over HTTP the client sends query parameters in the URL (~50 bytes a uid),
+ * and servers cap its length (http_max_uri_size): 2,000 uids stay near 100 KB.
+ */
+export const LOOKUP_CHUNK = 2_000;
 
 const FingerprintRow = z.object({
   name: z.string(),
