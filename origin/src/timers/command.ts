@@ -174,10 +174,14 @@ async function startCommand(io: CommandOutput): Promise<number> {
     return 78;
   }
   io.out(`timers running: ${timers.jobs.join(", ")} (state in ${config.timers.dir}); Ctrl-C stops\n`);
+  // The scheduler's timers are unref'd (in the origin, the server keeps the process alive); here
+  // this one does, until a signal.
+  const keepAlive = setInterval(() => {}, 3_600_000);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
+  clearInterval(keepAlive);
   io.out("stopping: waiting for running jobs…\n");
   await timers.stop();
   if (local) {

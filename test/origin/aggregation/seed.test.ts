@@ -50,7 +50,7 @@ describe("seed-fastpath", () => {
     // batch size does not matter: row k is always the same row
     expect(await fingerprint(5, 7_000)).toEqual(a);
     expect((await fingerprint(6, 30_000)).h).not.toBe(a.h);
-  });
+  }, 120_000);
 
   it("produces realistic, consistent rows", async () => {
     await db.client.command({ query: "TRUNCATE TABLE fastpath" });
@@ -100,7 +100,7 @@ describe("seed-fastpath", () => {
       "SELECT avgIf(anomaly = 't', probe_cc = 'IR') AS ir, avgIf(anomaly = 't', probe_cc = 'DE') AS de FROM fastpath",
     );
     expect(rate.ir / rate.de).toBeGreaterThan(4);
-  });
+  }, 120_000);
 });
 
 describe("npm run cli -- dev seed-fastpath", () => {
@@ -119,7 +119,7 @@ describe("npm run cli -- dev seed-fastpath", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 
   it("rejects bad arguments with a message", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "ooni-edge-seed-cli-"));
@@ -130,5 +130,5 @@ describe("npm run cli -- dev seed-fastpath", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });

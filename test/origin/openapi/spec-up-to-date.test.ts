@@ -104,7 +104,7 @@ describe("the check catches a route changed without the spec", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
 
 describe("served documentation", () => {
