@@ -17,7 +17,7 @@ let origin: OriginProcess | undefined;
 afterAll(() => origin?.cleanup());
 
 describe("crash after acknowledgement", () => {
-  it("keeps every acknowledged measurement through a SIGKILL", async () => {
+  it("keeps every acknowledged measurement through a SIGKILL", { timeout: 240_000 }, async () => {
     origin = await startOriginProcess();
     const o = origin;
     const rid = await openReport(o.url);

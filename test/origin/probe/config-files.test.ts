@@ -49,7 +49,7 @@ describe("probe configuration files", () => {
     expect(v1).not.toEqual(w.get());
   });
 
-  it("a bad PROBE_CONFIG_DIR stops the origin with a configuration error (exit 78)", async () => {
+  it("a bad PROBE_CONFIG_DIR stops the origin with a configuration error (exit 78)", { timeout: 180_000 }, async () => {
     const dir = copyOfFixture();
     writeFileSync(path.join(dir, "services.json"), JSON.stringify({ test_helpers: {}, collectors: [], features: { x: "yes" } }));
     const dataDir = mkdtempSync(path.join(tmpdir(), "probe-config-data-"));

@@ -27,7 +27,7 @@ describe("JWT secret", () => {
     expect(await loadOrCreateSecret(dataDir, "jwt_secret")).toBe(a);
   });
 
-  it("ends up identical when several processes create it at the same moment", async () => {
+  it("ends up identical when several processes create it at the same moment", { timeout: 120_000 }, async () => {
     const dataDir = tmp();
     const script = `import { loadOrCreateSecret } from ${JSON.stringify(path.join(repoRoot, "origin/src/secrets.ts"))};
       process.stdout.write(await loadOrCreateSecret(process.argv[1], "jwt_secret"));`;

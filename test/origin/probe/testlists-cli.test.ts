@@ -5,7 +5,9 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot, startOriginProcess, type OriginProcess } from "../../support/origin-process";
 
-// `npm run cli -- testlists load DIR`, as an operator runs it, against a real data directory.
+// `npm run cli -- testlists load DIR`, as an operator runs it, against a real data directory. Each
+// run starts a CLI process that opens the database (seconds each; much longer on a loaded machine).
+const SLOW = { timeout: 300_000 };
 
 const dirs: string[] = [];
 let origin: OriginProcess | undefined;
@@ -39,7 +41,7 @@ const lastJson = (out: string) => JSON.parse(out.trim().split("\n").at(-1)!) as 
 const header = "url,category_code,category_description,date_added,source,notes\n";
 
 describe("testlists load", () => {
-  it("loads a CitizenLab-layout directory; check-in serves it; with the server running it loads through it", async () => {
+  it("loads a CitizenLab-layout directory; check-in serves it; with the server running it loads through it", SLOW, async () => {
     const dataDir = tmp("cli-data-");
     const lists = tmp("cli-lists-");
     mkdirSync(path.join(lists, "lists"));
@@ -74,7 +76,7 @@ describe("testlists load", () => {
     origin = undefined;
   });
 
-  it("reports clearly when another process holds the embedded database", async () => {
+  it("reports clearly when another process holds the embedded database", SLOW, async () => {
     const dataDir = tmp("cli-data-");
     // A process that holds the database but serves no admin socket (e.g. an older origin).
     const holder = spawn(
@@ -97,7 +99,7 @@ describe("testlists load", () => {
     }
   });
 
-  it("says what is wrong with its arguments and directories", async () => {
+  it("says what is wrong with its arguments and directories", SLOW, async () => {
     const dataDir = tmp("cli-data-");
     const usage = await cli(["testlists"], { DATA_DIR: dataDir });
     expect(usage.code).toBe(2);

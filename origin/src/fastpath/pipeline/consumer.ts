@@ -129,8 +129,9 @@ export class SpoolConsumer {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.scanTimer) clearTimeout(this.scanTimer);
     for (let i = 0; i < 200 && this.activeChunks > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    // A scan stuck on a slow query must not hold the shutdown (it stops at the next hour dir).
-    if (this.scanning) await Promise.race([this.scanning.catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    // A scan stops at its next hour directory; its query in flight is awaited, because the database
+    // is closed right after and embedded chDB must not be closed under a running query.
+    await this.scanning?.catch(() => {});
     await this.sink.close(true);
   }
 

@@ -47,16 +47,22 @@ export class FingerprintWatcher {
 
   /** Checks the tables now; rejects when ClickHouse cannot be asked (the poll keeps trying). */
   refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.running ??= this.check().finally(() => {
       this.running = null;
     });
     return this.running;
   }
 
-  stop(): void {
+  /**
+   * Stops polling and waits for a check in flight: the database may be closed right after, and
+   * embedded chDB must not be closed under a running query (it crashes the process).
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.resolveFirst();
+    await this.running?.catch(() => {});
   }
 
   private schedule(ms: number): void {

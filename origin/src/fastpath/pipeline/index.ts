@@ -103,7 +103,7 @@ export function startFastpath({ config, db, spool, log }: FastpathDeps): Fastpat
       return ensureWith(store, spool, hourDir, uids, (items) => pool.score(items));
     },
     async stop() {
-      watcher.stop();
+      await watcher.stop();
       await consumer.stop();
       await pool.close();
     },
