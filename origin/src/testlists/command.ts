@@ -45,7 +45,7 @@ export const testlistsCommand: ServicesCommand = {
       }
       const result = await loadCitizenlabDir(services.db, dir);
       printProblems(io, result.problems);
-      void services.probe.testLists.refreshFailoverSoon(true);
+      await services.probe.testLists.refreshFailoverSoon(true); // before the database may be closed
       io.out(
         `${JSON.stringify({ loaded: true, files: result.files.length, rows: result.rows, countries: result.countries, skipped: result.problems.length, database: services.db.description })}\n`,
       );
