@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./logger";
@@ -70,12 +72,16 @@ async function runServicesCommand(name: string, command: ServicesCommand, args: 
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const remote = await runThroughSocket(adminSocketPath(config.dataDir), name, args, io, abort.signal);
+  // The origin may run in another directory: paths the user typed are resolved here, where they
+  // typed them, before the command is handed over.
+  const absArgs = args.map((a) => (!a.startsWith("-") && !path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
+  const remote = await runThroughSocket(adminSocketPath(config.dataDir), name, absArgs, io, abort.signal);
   if (remote !== null) return remote;
   // Quieter than the server: the command's own output is what the user reads.
   const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
   const { openServices, closeServices } = await import("./services");
-  const services = await openServices(config, log);
+  // No background work (fastpath consumer, timers) in a one-off command: only the origin runs those.
+  const services = await openServices(config, log, { background: false });
   try {
     return (await command.runWith(services, args, io, abort.signal)) ?? 0;
   } finally {
