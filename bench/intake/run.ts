@@ -29,6 +29,8 @@ interface Target {
 interface Result {
   ok: number;
   failed: number;
+  /** Why requests failed: "HTTP 502", "UND_ERR_SOCKET", … */
+  reasons: Record<string, number>;
   seconds: number;
   latenciesMs: number[];
 }
@@ -66,6 +68,11 @@ async function load(url: string, seconds: number, maxRequests: number): Promise<
   let ok = 0;
   let failed = 0;
   let issued = 0;
+  const reasons: Record<string, number> = {};
+  const fail = (why: string) => {
+    failed++;
+    reasons[why] = (reasons[why] ?? 0) + 1;
+  };
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   const client = async () => {
@@ -83,22 +90,27 @@ async function load(url: string, seconds: number, maxRequests: number): Promise<
         if (res.status === 200) {
           ok++;
           latenciesMs.push(performance.now() - start);
-        } else failed++;
-      } catch {
-        failed++;
+        } else fail(`HTTP ${res.status}`);
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        fail(cause?.code ?? (err as Error).name);
       }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, client));
   const elapsed = (performance.now() - t0) / 1000;
   await dispatcher.close();
-  return { ok, failed, seconds: elapsed, latenciesMs };
+  return { ok, failed, reasons, seconds: elapsed, latenciesMs };
 }
 
 function merge(rs: Result[]): Result {
   return {
     ok: rs.reduce((a, r) => a + r.ok, 0),
     failed: rs.reduce((a, r) => a + r.failed, 0),
+    reasons: rs.reduce<Record<string, number>>((acc, r) => {
+      for (const [k, v] of Object.entries(r.reasons)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
     seconds: rs.reduce((a, r) => a + r.seconds, 0),
     latenciesMs: rs.flatMap((r) => r.latenciesMs),
   };
@@ -111,7 +123,7 @@ function pct(sorted: number[], p: number): number {
 
 function summary(r: Result) {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
-  return { rps: r.ok / r.seconds, p50: pct(sorted, 50), p99: pct(sorted, 99), ok: r.ok, failed: r.failed };
+  return { rps: r.ok / r.seconds, p50: pct(sorted, 50), p99: pct(sorted, 99), ok: r.ok, failed: r.failed, reasons: r.reasons };
 }
 
 function spooled(origin: OriginProcess): number {
@@ -166,7 +178,8 @@ async function main() {
     process.stdout.write(`\nintake: ${CONCURRENCY} concurrent clients, ${SECONDS} s per configuration (${ROUNDS} alternating rounds), ~6 KiB web_connectivity submissions, POST /report/{report_id}\n\n`);
     process.stdout.write(`${"configuration".padEnd(30)} ${"accepted/s".padStart(10)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"ok".padStart(7)} ${"failed".padStart(6)}\n`);
     for (const r of rows) {
-      process.stdout.write(`${r.label.padEnd(30)} ${r.rps.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.ok).padStart(7)} ${String(r.failed).padStart(6)}\n`);
+      const why = r.failed ? `  (${Object.entries(r.reasons).map(([k, v]) => `${k}: ${v}`).join(", ")})` : "";
+      process.stdout.write(`${r.label.padEnd(30)} ${r.rps.toFixed(0).padStart(10)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.ok).padStart(7)} ${String(r.failed).padStart(6)}${why}\n`);
     }
     const get = (l: string) => rows.find((r) => r.label === l)!;
     const ratio = get("edge+origin, fsynced spool").rps / get("edge+origin, spool disabled").rps;
