@@ -86,11 +86,14 @@ async function load(url: string, seconds: number, maxRequests: number): Promise<
           headers: { "content-type": "application/json", "user-agent": "miniooni/0.1.0-dev ooniprobe-engine/3.31.0" },
           body: body(rid, i),
         });
-        await res.arrayBuffer();
         if (res.status === 200) {
+          await res.arrayBuffer();
           ok++;
           latenciesMs.push(performance.now() - start);
-        } else fail(`HTTP ${res.status}`);
+        } else {
+          const text = new TextDecoder().decode(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+          fail(`HTTP ${res.status} ${text.slice(0, 120)}`);
+        }
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause;
         fail(cause?.code ?? (err as Error).name);
@@ -187,6 +190,10 @@ async function main() {
     process.stdout.write(`\nratio fsynced spool / spool disabled, through the edge: ${ratio.toFixed(2)} (goal ≥ 0.5)\n`);
     process.stdout.write(`ratio fsynced spool / spool disabled, origin only:     ${direct.toFixed(2)}\n`);
     process.stdout.write(`files in the spool: ${spooled(spoolOrigin)} (discarding origin: ${spooled(discardOrigin)})\n`);
+    for (const o of [spoolOrigin, discardOrigin]) {
+      const errors = o.logs.filter((l) => l.includes('"level":"error"'));
+      if (errors.length) process.stdout.write(`origin errors (${errors.length}):\n${errors.slice(0, 5).join("\n")}\n`);
+    }
     process.exitCode = ratio >= 0.5 ? 0 : 1;
   } finally {
     await stopAll();

@@ -1,4 +1,3 @@
-import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createApp } from "../app";
@@ -23,7 +22,8 @@ function unavailable(name: string): unknown {
 }
 
 export function offlineApp() {
-  const config = loadConfig({ DATA_DIR: mkdtempSync(path.join(tmpdir(), "ooni-edge-openapi-")), LOG_LEVEL: "silent" });
+  // A data directory that is never created: building the app must not write anything.
+  const config = loadConfig({ DATA_DIR: path.join(tmpdir(), "ooni-edge-openapi-unused"), LOG_LEVEL: "silent" });
   const services = {
     config,
     log: createLogger("silent"),
