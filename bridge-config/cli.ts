@@ -181,12 +181,14 @@ const commands: Record<string, (ctx: Ctx) => void> = {
     } catch (err) {
       throw new CommandError(`${ctx.wranglerPath}: ${(err as Error).message.split("\n")[0]}`);
     }
-    if (after === before) return void ctx.out(`${ctx.wranglerPath} is up to date`);
+    const body = locateGenerated(after.split("\n"))!.body;
+    // Same routes and vars: leave the file alone (even if the marker names the file differently).
+    if (after === before || body.join("\n") === old.join("\n")) return void ctx.out(`${ctx.wranglerPath} is up to date`);
     const tmp = `${ctx.wranglerPath}.${process.pid}.tmp`;
     writeFileSync(tmp, after);
     renameSync(tmp, ctx.wranglerPath);
     ctx.out(`--- ${ctx.wranglerPath} (generated part, before)\n+++ ${ctx.wranglerPath} (generated part, after)`);
-    for (const line of lineDiff(old, locateGenerated(after.split("\n"))!.body)) ctx.out(line);
+    for (const line of lineDiff(old, body)) ctx.out(line);
     if (file.environments.some((e) => e.config.admin.status_token || e.config.admin.purge_token)) {
       ctx.out("note: admin tokens are not written to wrangler.toml: wrangler secret put BRIDGE_STATUS_TOKEN / BRIDGE_PURGE_TOKEN");
     }
@@ -301,11 +303,29 @@ const commands: Record<string, (ctx: Ctx) => void> = {
   },
 };
 
+/**
+ * parseArgs reads "-1" as an option: join "--weight -1" into "--weight=-1" and pass other negative
+ * numbers as positionals (after "--"), so `set-weight x -1` reaches the range check and its message.
+ */
+function negativesAsValues(argv: string[]): string[] {
+  const negative = (a: string | undefined) => a !== undefined && /^-[0-9.]/.test(a);
+  const rest: string[] = [];
+  const tail: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return [...rest, ...argv.slice(i), ...tail];
+    if (a.startsWith("--") && !a.includes("=") && negative(argv[i + 1])) rest.push(`${a}=${argv[++i]}`);
+    else if (negative(a)) tail.push(a);
+    else rest.push(a);
+  }
+  return tail.length ? [...rest, "--", ...tail] : rest;
+}
+
 export function run(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): number {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: negativesAsValues(argv),
       allowPositionals: true,
       strict: true,
       options: {
