@@ -44,3 +44,15 @@ describe("a bridge domain added with npm run bridge", () => {
     expect(post.helper).toBeTruthy();
   });
 });
+
+describe("a drained helper (drain-helper)", () => {
+  it("keeps its weight in the configuration but takes no clients", async () => {
+    const { compilePool } = await import("../../edge/src/balancer/pool");
+    const pool = compilePool([
+      { id: "a", url: "https://a.example", weight: 2, drained: true },
+      { id: "b", url: "https://b.example", weight: 1 },
+    ]);
+    expect([...pool.weights]).toEqual([0, 1]);
+    expect([...pool.weighted]).toEqual([0, 1]);
+  });
+});
