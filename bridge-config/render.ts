@@ -1,5 +1,6 @@
-// Prints the Worker's BRIDGE_CONFIG binding for a configuration file, for deployment until the
-// operator CLI lands:  wrangler deploy --var "BRIDGE_CONFIG:$(node --import tsx bridge-config/render.ts)"
+// Prints the Worker's BRIDGE_CONFIG binding (the top level of a configuration file) as one JSON line,
+// for scripts that pass it with `--var`. Deployments use `npm run bridge -- render` instead, which
+// writes it (and the routes) into wrangler.toml.
 // Exit code 78 and one line per problem when the file is invalid.
 import { BridgeConfigError, bridgeConfigPath, loadBridgeConfig, renderWorkerConfig } from "./load";
 

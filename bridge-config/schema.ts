@@ -41,6 +41,10 @@ const helperSchema = z.strictObject({
   url: baseUrl,
   /** Relative share of new clients; 0 drains the helper (it gets nobody, and nobody else moves). */
   weight: z.number().check(z.minimum(0), z.maximum(1_000_000)),
+  /** A new helper version on a small share: informational (status page, `npm run bridge -- list`). */
+  canary: withDefault(z.boolean(), false),
+  /** Takes the helper out (weight treated as 0) while keeping its weight for when it comes back. */
+  drained: withDefault(z.boolean(), false),
 });
 
 const checkSchema = z.strictObject({

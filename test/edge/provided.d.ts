@@ -9,5 +9,6 @@ declare module "vitest" {
     edgeHelpers: { id: string; url: string; weight: number }[];
     bridgeTokens: { status: string; purge: string };
     bridgeConfig: string;
+    renderedBridge: { hostname: string; routes: { pattern: string; zone_name: string }[]; bridgeConfig: string };
   }
 }

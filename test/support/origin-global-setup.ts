@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parse as parseToml } from "smol-toml";
 import type { TestProject } from "vitest/node";
-import { defaultBridgeConfigPath, loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../../bridge-config/load";
+import { run as bridgeCli } from "../../bridge-config/cli";
+import { defaultBridgeConfigPath, loadBridgeConfig, renderWorkerConfig, validateBridgeConfig, type BridgeConfig } from "../../bridge-config/load";
 import { startEdgeUpstreams, type EdgeUpstreams } from "./edge-upstreams";
 import { startOriginProcess, type OriginProcess } from "./origin-process";
 
@@ -29,6 +34,40 @@ export async function setup(project: TestProject) {
   const base = loadBridgeConfig(defaultBridgeConfigPath);
   const config = { ...base, name: "vitest", origin: { ...base.origin, url: origin.url }, helpers: { ...base.helpers, pool }, admin: { status_token: tokens.status, purge_token: tokens.purge } };
   project.provide("bridgeConfig", renderWorkerConfig(validateBridgeConfig(config, "test bridge configuration")));
+  project.provide("renderedBridge", renderWithNewDomain(repoRoot(), (c) => ({ ...c, name: "vitest-domains", origin: { ...c.origin, url: origin!.url }, helpers: { ...c.helpers, pool: pool.map((h) => ({ ...h, canary: false, drained: false })) } })));
+}
+
+const repoRoot = () => path.resolve(import.meta.dirname, "../..");
+
+/**
+ * What an operator does to add a bridge domain — `add-zone`, `add-domain`, `render` on copies of the
+ * default files — and the BRIDGE_CONFIG the rendered wrangler.toml gives the Worker (pointed at the
+ * test origin and helpers, as for the default configuration). test/edge/domains.test.ts uses it.
+ */
+function renderWithNewDomain(root: string, localise: (c: BridgeConfig) => BridgeConfig): ProvidedRendered {
+  const dir = mkdtempSync(path.join(tmpdir(), "bridge-render-"));
+  try {
+    const config = path.join(dir, "bridge.toml");
+    const wrangler = path.join(dir, "wrangler.toml");
+    copyFileSync(path.join(root, "bridge-config/bridge.toml"), config);
+    copyFileSync(path.join(root, "wrangler.toml"), wrangler);
+    const hostname = "new-bridge.example.net";
+    for (const args of [["add-zone", "example.net"], ["add-domain", hostname], ["render"]]) {
+      const code = bridgeCli(["--config", config, "--wrangler", wrangler, ...args], () => undefined);
+      if (code !== 0) throw new Error(`npm run bridge -- ${args.join(" ")} failed (exit ${code})`);
+    }
+    const rendered = parseToml(readFileSync(wrangler, "utf8")) as { routes: { pattern: string; zone_name: string }[]; vars: { BRIDGE_CONFIG: string } };
+    const worker = localise(validateBridgeConfig(JSON.parse(rendered.vars.BRIDGE_CONFIG), "rendered wrangler.toml"));
+    return { hostname, routes: rendered.routes, bridgeConfig: renderWorkerConfig(validateBridgeConfig(worker, "rendered wrangler.toml")) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface ProvidedRendered {
+  hostname: string;
+  routes: { pattern: string; zone_name: string }[];
+  bridgeConfig: string;
 }
 
 export async function teardown() {
@@ -48,5 +87,7 @@ declare module "vitest" {
     bridgeTokens: { status: string; purge: string };
     /** The Worker's BRIDGE_CONFIG binding. */
     bridgeConfig: string;
+    /** The default file after `add-domain` + `render` (renderWithNewDomain). */
+    renderedBridge: ProvidedRendered;
   }
 }

@@ -11,7 +11,10 @@ export interface CompiledPool extends HrwPool {
   readonly weighted: Uint8Array;
 }
 
-export function compilePool(helpers: readonly HelperConfig[]): CompiledPool {
+/** `drained` is optional so that callers building pools by hand (tests, the benchmark) need not set it. */
+type PoolEntry = Pick<HelperConfig, "id" | "url" | "weight"> & { readonly drained?: boolean };
+
+export function compilePool(helpers: readonly PoolEntry[]): CompiledPool {
   const size = helpers.length;
   const weights = new Float64Array(size);
   const seedA = new Uint32Array(size);
@@ -19,8 +22,10 @@ export function compilePool(helpers: readonly HelperConfig[]): CompiledPool {
   const weighted = new Uint8Array(size);
   const index = new Map<string, number>();
   helpers.forEach((h, i) => {
-    weights[i] = h.weight;
-    weighted[i] = h.weight > 0 ? 1 : 0;
+    // `drained` keeps the operator's weight in the file for undraining; the hash sees 0.
+    const weight = h.drained ? 0 : h.weight;
+    weights[i] = weight;
+    weighted[i] = weight > 0 ? 1 : 0;
     [seedA[i], seedB[i]] = helperSeeds(h.id);
     index.set(h.id, i);
   });

@@ -48,7 +48,9 @@ export function buildStatus(rt: Runtime, data: StatusData, now: number): StatusR
   let servedTotal = 0;
   for (const h of pool) servedTotal += data.served[h.id] ?? 0;
   const health = new Map(data.helpers.map((h) => [h.id, h]));
-  for (const h of pool) if (h.weight > 0 && health.get(h.id)?.up !== false) upWeight += h.weight;
+  // A drained helper keeps its configured weight in the file but takes no clients.
+  const effective = (h: (typeof pool)[number]) => (h.drained ? 0 : h.weight);
+  for (const h of pool) if (effective(h) > 0 && health.get(h.id)?.up !== false) upWeight += effective(h);
   const c = data.cache;
   const looked = c.hit + c.stale + c.miss;
   return {
@@ -60,7 +62,7 @@ export function buildStatus(rt: Runtime, data: StatusData, now: number): StatusR
     pool: pool.map((h) => {
       const hh = health.get(h.id);
       const up = hh?.up !== false;
-      const state = !up ? "down" : h.weight === 0 ? "drained" : "up";
+      const state = !up ? "down" : effective(h) === 0 ? "drained" : "up";
       const served = data.served[h.id] ?? 0;
       return {
         id: h.id,
@@ -68,7 +70,7 @@ export function buildStatus(rt: Runtime, data: StatusData, now: number): StatusR
         weight: h.weight,
         state,
         since: iso(hh?.since ?? now),
-        expected_share: state === "up" && upWeight > 0 ? h.weight / upWeight : 0,
+        expected_share: state === "up" && upWeight > 0 ? effective(h) / upWeight : 0,
         observed_share: servedTotal > 0 ? served / servedTotal : null,
         served,
         consecutive_failures: hh?.failures ?? 0,
