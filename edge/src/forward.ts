@@ -1,6 +1,7 @@
 import { BRIDGE_HOST_HEADER, EDGE_AUTH_HEADER, FORWARDED_FOR_HEADER, REQUEST_ID_HEADER } from "#shared/edge-protocol";
 import { declaredTooLarge, limitStream } from "./body";
 import { jsonError } from "./errors";
+import { HOP_AND_ADDRESS_HEADERS } from "./hop-headers";
 
 export interface OriginSettings {
   url: URL;
@@ -10,17 +11,8 @@ export interface OriginSettings {
 }
 
 // Headers that describe one hop, or that only the edge may set: never copied from the client.
-const DROP = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "x-real-ip",
-  "forwarded",
+const DROP = new Set<string>([
+  ...HOP_AND_ADDRESS_HEADERS,
   FORWARDED_FOR_HEADER,
   EDGE_AUTH_HEADER,
   BRIDGE_HOST_HEADER,

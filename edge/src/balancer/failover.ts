@@ -4,6 +4,7 @@
 import { BodyTooLarge, readBounded } from "../body";
 import type { EdgeEnv, Runtime } from "../env";
 import { jsonError } from "../errors";
+import { HOP_AND_ADDRESS_HEADERS } from "../hop-headers";
 import { clientAddress } from "../forward";
 import type { FailureKind } from "../state/types";
 import { clientKey } from "./client-key";
@@ -14,22 +15,13 @@ const ATTEMPTS_HEADER = "x-ooni-helper-attempts";
 
 // Hop-by-hop, edge-only, and identifying headers: helpers learn nothing about the client beyond
 // what the probe put in its request (oohelperd does not use the client address).
-const DROP = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
+const DROP = new Set<string>([
+  ...HOP_AND_ADDRESS_HEADERS,
   "content-length",
   "cookie",
   "authorization",
   "x-forwarded-for",
   "x-forwarded-proto",
-  "x-real-ip",
-  "forwarded",
   "x-ooni-edge-auth",
 ]);
 const RESPONSE_DROP = ["content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive"];
