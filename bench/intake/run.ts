@@ -6,6 +6,7 @@
 //
 //   node --import tsx bench/intake/run.ts
 //   BENCH_SECONDS=10 BENCH_CONCURRENCY=50 BENCH_MAX_REQUESTS=50000 node --import tsx bench/intake/run.ts
+//   UV_THREADPOOL_SIZE=16 node --import tsx bench/intake/run.ts   (origins get the same thread pool size)
 
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
@@ -149,7 +150,10 @@ async function main() {
   try {
     process.stdout.write(`starting two origins and two edges (wrangler dev)…\n`);
     const secret = randomBytes(24).toString("hex");
-    const env = { EDGE_SHARED_SECRET: secret, LOG_LEVEL: "error", QUOTAS_ENABLED: "false" };
+    const env: Record<string, string> = { EDGE_SHARED_SECRET: secret, LOG_LEVEL: "error", QUOTAS_ENABLED: "false" };
+    // fsyncs run on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise): passed
+    // through so its effect on the spool can be measured.
+    if (process.env.UV_THREADPOOL_SIZE) env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE;
     const [spoolOrigin, discardOrigin] = await Promise.all([
       startOriginProcess({ env }),
       startOriginProcess({ env: { ...env, INTAKE_DISCARD: "true" } }),

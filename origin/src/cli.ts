@@ -130,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
       return 78; // EX_CONFIG
     }
     const msg = (err as Error).message ?? String(err);
-    if (/Cannot lock file|Another server instance/i.test(msg)) {
+    if (/Cannot lock file|Another server instance|Failed to create connection for path/i.test(msg)) {
       process.stderr.write(
         "error: the embedded ClickHouse data directory is locked by another process that does not serve the\n" +
           "admin socket (DATA_DIR/admin.sock). Stop that process and run the command again, or set\n" +
