@@ -45,10 +45,16 @@ export interface PostContent {
  * Throws on anything that is not such an envelope.
  */
 export function parsePostFile(bytes: Uint8Array): PostContent {
-  const envelope = PostSchema.parse(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")));
-  const content = typeof envelope.content === "string" ? (JSON.parse(envelope.content) as unknown) : envelope.content;
-  const measurement = z.record(z.string(), z.unknown()).parse(content);
-  const inner = measurement.report_id;
+  const raw: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+  // zod checks the shape, but the values returned are JSON.parse's own objects: rebuilding them
+  // (as a zod record does) would turn a "__proto__" key into the object's prototype, letting a
+  // measurement smuggle inherited fields past the scorers.
+  const envelope = PostSchema.parse(raw);
+  const rawContent = (raw as { content: unknown }).content;
+  const content = typeof rawContent === "string" ? (JSON.parse(rawContent) as unknown) : rawContent;
+  z.record(z.string(), z.unknown()).parse(content);
+  const measurement = content as Record<string, unknown>;
+  const inner = Object.hasOwn(measurement, "report_id") ? measurement.report_id : undefined;
   const reportId = typeof inner === "string" && inner !== "" ? inner : envelope.report_id ?? null;
   return { reportId, measurement };
 }

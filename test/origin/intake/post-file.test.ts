@@ -18,3 +18,18 @@ describe(".post files", () => {
     for (const bad of ["", "null", "[]", '{"content":5}', '{"content":"[1]"}', "{"]) expect(() => parsePostFile(Buffer.from(bad))).toThrow();
   });
 });
+
+describe("parsePostFile and hostile keys", () => {
+  it("keeps a \"__proto__\" key as data: it never becomes the measurement's prototype", () => {
+    for (const content of [
+      '{"__proto__":{"test_keys":{"blocking":"dns"}},"test_name":"web_connectivity"}',
+      JSON.stringify('{"__proto__":{"test_keys":{"blocking":"dns"}},"test_name":"web_connectivity"}'),
+    ]) {
+      const { measurement } = parsePostFile(Buffer.from(`{"format":"json","content":${content}}`));
+      expect(Object.getPrototypeOf(measurement)).toBe(Object.prototype);
+      expect(Object.hasOwn(measurement, "__proto__")).toBe(true);
+      expect(measurement.test_keys).toBeUndefined();
+      expect(measurement.test_name).toBe("web_connectivity");
+    }
+  });
+});
