@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { parseMeasurementUid } from "../../intake/measurement-uid";
 import type { Spool, SpoolEntry } from "../../intake/spool";
+import { metrics } from "../../metrics/registry";
 import type { Logger } from "../../logger";
 import type { FastpathRow } from "../row";
 import type { ScoringPool } from "./pool";
@@ -240,7 +242,15 @@ export class SpoolConsumer {
   }
 
   private inserted(rows: FastpathRow[]): void {
-    for (const row of rows) this.tracked.delete(row.measurement_uid);
+    // Lag = age of the newest measurement just inserted; uids start with the reception time, so
+    // the newest is the greatest string.
+    let newest = "";
+    for (const row of rows) {
+      this.tracked.delete(row.measurement_uid);
+      if (row.measurement_uid > newest) newest = row.measurement_uid;
+    }
+    const received = parseMeasurementUid(newest)?.receivedAt;
+    if (received) metrics.observeFastpathInsert((Date.now() - received.getTime()) / 1000);
     this.pump();
     this.maybeRescanAfterOverflow();
   }
