@@ -18,6 +18,19 @@ export default defineConfig({
         },
       },
       {
+        // Faults, fuzzing and attacks (docs/reliability.md). `npm test` runs them at a quick scale;
+        // `npm run test:faults` sets RELIABILITY_FULL=1 for the full scale (≥10,000 fuzz cases per
+        // endpoint, longer storms).
+        test: {
+          name: "reliability",
+          include: ["test/faults/**/*.test.ts", "test/fuzz/**/*.test.ts", "test/security/**/*.test.ts"],
+          environment: "node",
+          pool: "forks",
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest(({ inject }) => ({
             main: "./edge/src/index.ts",
