@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { openApiDocument } from "../../../origin/src/openapi/document";
 
@@ -55,3 +57,24 @@ export function fillPath(op: Operation, values: Record<string, string>): string 
 }
 
 export const key = (op: Pick<Operation, "method" | "path">) => `${op.method} ${op.path}`;
+
+/**
+ * The same enumeration from the committed docs/openapi.json, for tests that talk to an origin
+ * process and have no app object (test/origin/openapi/spec-up-to-date.test.ts keeps the file equal
+ * to what the app generates).
+ */
+export function routesFromCommittedDocument(): Operation[] {
+  const doc = JSON.parse(readFileSync(path.join(import.meta.dirname, "../../../docs/openapi.json"), "utf8")) as Doc;
+  return Object.entries(doc.paths).flatMap(([p, methods]) =>
+    Object.entries(methods).map(([m, op]) => {
+      const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
+      return {
+        method: m.toUpperCase(),
+        path: p,
+        params: op.parameters ?? [],
+        hasBody: op.requestBody !== undefined,
+        auth: schemes.includes("bearerAuth") ? "bearer" : schemes.includes("probeToken") ? "probe" : null,
+      } satisfies Operation;
+    }),
+  );
+}
