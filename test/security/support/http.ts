@@ -18,6 +18,8 @@ export interface RawRequest {
   /** Bytes to send; with `chunked`, sent without Content-Length in pieces of 64 KiB. */
   bodyBytes?: number;
   chunked?: boolean;
+  /** A literal body (sent with its Content-Length). */
+  bodyText?: string;
   /** Declared Content-Length (may differ from what is sent). */
   contentLength?: number;
 }
@@ -32,6 +34,7 @@ export function rawHttp(base: string, r: RawRequest, timeoutMs = 30_000): Promis
   for (const [k, v] of Object.entries(r.headers ?? {})) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
   if (r.bodyBytes !== undefined && !r.chunked) lines.push(`Content-Length: ${r.contentLength ?? r.bodyBytes}`);
   if (r.chunked) lines.push("Transfer-Encoding: chunked");
+  if (r.bodyText !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(r.bodyText)}`);
   return new Promise((resolve, reject) => {
     const s = connect(Number(url.port), url.hostname);
     const got: Buffer[] = [];
@@ -69,7 +72,7 @@ export function rawHttp(base: string, r: RawRequest, timeoutMs = 30_000): Promis
     s.on("close", finish);
     s.on("error", () => undefined); // EPIPE/ECONNRESET after the answer: the answer is what counts
     s.setTimeout(timeoutMs, finish);
-    s.write(`${lines.join("\r\n")}\r\n\r\n`);
+    s.write(`${lines.join("\r\n")}\r\n\r\n${r.bodyText ?? ""}`);
     if (r.bodyBytes === undefined) return;
     const piece = Buffer.alloc(16 * 1024, 0x20); // spaces: valid JSON whitespace, so size is the only problem
     // Piece by piece, stopping as soon as the server answers: a server that refuses early closes the
