@@ -18,6 +18,8 @@ export interface RawRequest {
   /** Bytes to send; with `chunked`, sent without Content-Length in pieces of 64 KiB. */
   bodyBytes?: number;
   chunked?: boolean;
+  /** The request-target exactly as sent (e.g. "//other.host/x"), instead of `path` resolved on `base`. */
+  target?: string;
   /** A literal body (sent with its Content-Length). */
   bodyText?: string;
   /** Declared Content-Length (may differ from what is sent). */
@@ -30,7 +32,8 @@ export interface RawRequest {
  */
 export function rawHttp(base: string, r: RawRequest, timeoutMs = 30_000): Promise<RawReply> {
   const url = new URL(r.path, base);
-  const lines = [`${r.method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, "Connection: close"];
+  const hasHost = Object.keys(r.headers ?? {}).some((k) => k.toLowerCase() === "host");
+  const lines = [`${r.method} ${r.target ?? `${url.pathname}${url.search}`} HTTP/1.1`, ...(hasHost ? [] : [`Host: ${url.host}`]), "Connection: close"];
   for (const [k, v] of Object.entries(r.headers ?? {})) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
   if (r.bodyBytes !== undefined && !r.chunked) lines.push(`Content-Length: ${r.contentLength ?? r.bodyBytes}`);
   if (r.chunked) lines.push("Transfer-Encoding: chunked");
@@ -67,7 +70,23 @@ export function rawHttp(base: string, r: RawRequest, timeoutMs = 30_000): Promis
       }
       resolve({ status, headers, text, json });
     };
-    s.on("data", (c: Buffer) => got.push(c));
+    // Some servers (wrangler dev's proxy) keep the connection open after answering: stop reading
+    // once the answer is complete by its own framing.
+    const complete = () => {
+      const all = Buffer.concat(got);
+      const sep = all.indexOf("\r\n\r\n");
+      if (sep < 0) return false;
+      const head = all.subarray(0, sep).toString("latin1").toLowerCase();
+      if (r.method === "HEAD" || /^http\/1\.[01] (1\d\d|204|304)/.test(head)) return true;
+      const cl = /\r\ncontent-length:\s*(\d+)/.exec(head);
+      if (cl) return all.length - sep - 4 >= Number(cl[1]);
+      if (/\r\ntransfer-encoding:[^\r]*chunked/.test(head)) return all.subarray(all.length - 5).toString("latin1") === "0\r\n\r\n";
+      return false;
+    };
+    s.on("data", (c: Buffer) => {
+      got.push(c);
+      if (complete()) finish();
+    });
     s.on("end", finish);
     s.on("close", finish);
     s.on("error", () => undefined); // EPIPE/ECONNRESET after the answer: the answer is what counts
