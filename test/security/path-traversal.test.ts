@@ -150,6 +150,14 @@ describe("path traversal", () => {
     const back = await o.req("GET", `/api/v1/measurement/${sub.json.measurement_uid}`);
     expect(back.status).toBe(200);
     expect(back.text).toContain("spool-control");
+    // The download's file name comes from the uid: only ever the validated uid's characters.
+    const dl = await o.req("GET", `/api/v1/measurement/${sub.json.measurement_uid}?download=true`);
+    expect(dl.headers.get("content-disposition")).toMatch(/^attachment; filename=ooni_measurement-[\w.+-]+\.json$/);
+    for (const bad of ['x"; filename="evil.html', "a\r\nSet-Cookie: x=1", "../../evil.json"]) {
+      const r = await o.req("GET", `/api/v1/measurement/${encodeURIComponent(bad)}?download=true`);
+      expect(r.status).toBe(400);
+      expect(r.headers.get("content-disposition")).toBeNull();
+    }
 
     // A hostile (or corrupted) archive index row pointing outside the store: the blob store refuses the key.
     const uid = "20240103000000.000000_IT_webconnectivity_00000000000000ff";
