@@ -66,6 +66,21 @@ const ROWS: Row[] = [
     effect: async (c, n) => (await must("GET", `${LINKS}/${c.id}`, undefined)).name === `edited ${n}`,
   },
   {
+    op: `POST ${LINKS}`,
+    label: "author = someone else's address",
+    request: (_c, n) => ({ path: LINKS, body: descriptor(`impostor ${n}`, { author: "victim@sec.example.org" }) }),
+    expect: { anon: 401, user: 400, owner: 400, admin: 200 },
+    effect: async (_c, n) => JSON.stringify(await must("GET", `${LINKS}?only_latest=true`, undefined)).includes(`impostor ${n}`),
+  },
+  {
+    op: `PUT ${LINKS}/{oonirun_link_id}`,
+    label: "owner sets author to someone else's address",
+    setup: ownerLink,
+    request: (c, n) => ({ path: `${LINKS}/${c.id}`, body: descriptor(`impostor edit ${n}`, { author: "victim@sec.example.org" }) }),
+    expect: { anon: 401, user: 403, owner: 400, admin: 200 },
+    effect: async (c, n) => (await must("GET", `${LINKS}/${c.id}`, undefined)).name === `impostor edit ${n}`,
+  },
+  {
     op: `PUT ${LINKS}/{oonirun_link_id}`,
     label: "expired link",
     setup: async () => {
@@ -237,5 +252,39 @@ describe("authorization matrix", () => {
     }
     report("security", "authorization matrix", { operations: new Set(ROWS.map((r) => r.op)).size, rows: ROWS.length, cases, passed: cases - failures.length });
     expect(failures).toEqual([]);
+  });
+
+  it("a role change takes effect at once: promoted and demoted accounts lose their old tokens", async () => {
+    const email = throwaway();
+    const outbox = path.join(o.dataDir, "outbox");
+    const asUser = await loginViaOutbox(o.f, outbox, email);
+    expect((await o.req("GET", "/api/_/quotas_summary", { bearer: asUser })).status).toBe(403);
+    await must("POST", "/api/v1/set_account_role", o.who.admin, { email_address: email, role: "admin" });
+    expect((await o.req("GET", "/api/_/account_metadata", { bearer: asUser })).status).toBe(401);
+    const asAdmin = await loginViaOutbox(o.f, outbox, email);
+    expect((await o.req("GET", "/api/_/quotas_summary", { bearer: asAdmin })).status).toBe(200);
+    await must("POST", "/api/v1/set_account_role", o.who.admin, { email_address: email, role: "user" });
+    // The demoted admin's token, still well signed and unexpired, no longer works anywhere.
+    expect((await o.req("GET", "/api/_/quotas_summary", { bearer: asAdmin })).status).toBe(401);
+    expect((await o.req("GET", "/api/v1/user_refresh_token", { bearer: asAdmin })).status).toBe(401);
+    const again = await loginViaOutbox(o.f, outbox, email);
+    expect((await o.req("GET", "/api/_/quotas_summary", { bearer: again })).status).toBe(403);
+    report("security", "authorization role changes", { cases: 7, passed: 7 });
+  });
+
+  it("an expunge in the same second as the previous one still rejects tokens issued in between", async () => {
+    // Deterministic form of the role-change race above: fixed clock, real store and token service.
+    const { store, tokens } = o.services.auth;
+    const accountId = "ab".repeat(16);
+    const t = Date.now();
+    const first = await store.expunge(accountId, t);
+    // What login does right after an expunge: iat = max(now, threshold), a second ahead.
+    const token = await tokens.sessionToken({ accountId, role: "admin", issuedAt: first });
+    const session = (await tokens.verifySession(token))!;
+    expect(session.issuedAt).toBeGreaterThanOrEqual(first);
+    const second = await store.expunge(accountId, t);
+    expect(session.issuedAt).toBeLessThan(second);
+    expect((await o.req("GET", "/api/_/account_metadata", { bearer: token })).status).toBe(401);
+    report("security", "authorization expunge ordering", { cases: 1, passed: 1 });
   });
 });
