@@ -287,4 +287,21 @@ describe("authorization matrix", () => {
     expect((await o.req("GET", "/api/_/account_metadata", { bearer: token })).status).toBe(401);
     report("security", "authorization expunge ordering", { cases: 1, passed: 1 });
   });
+
+  it("who created a finding is shown to admins only; nobody sees an address", async () => {
+    const { id } = await ownerFinding(true);
+    const views: [string, string | undefined, boolean][] = [["anon", undefined, false], ["user", o.who.other, false], ["owner", o.who.owner, false], ["admin", o.who.admin, true]];
+    for (const [who, bearer, sees] of views) {
+      for (const p of ["/api/v1/incidents/search", `/api/v1/incidents/show/${id}`]) {
+        const r = await o.req("GET", p, { bearer });
+        expect(r.status).toBe(200);
+        const items = r.json.incidents ?? [r.json.incident];
+        const mine = items.find((x: { id: string }) => x.id === id);
+        expect(mine, `${who} ${p}`).toBeDefined();
+        expect("creator_account_id" in mine, `${who} ${p}`).toBe(sees);
+        expect(r.text, `${who} ${p}`).not.toMatch(/@sec\.example\.org/);
+      }
+    }
+    report("security", "authorization finding creator exposure", { cases: views.length * 2, passed: views.length * 2 });
+  });
 });
