@@ -185,4 +185,13 @@ describe("edge cache poisoning", () => {
     expect(ok.headers["x-request-id"]).toBe("plain-id_1=");
     report("security", "edge request id echo", { cases: hostile.length + 1, passed: hostile.length + 1 });
   });
+
+  it("origin-only endpoints stay closed through the edge, whatever a client claims", async () => {
+    for (const headers of [{}, { "x-forwarded-for": "127.0.0.1" }, { "cf-connecting-ip": "127.0.0.1", "x-ooni-edge-auth": "guess" }] as Record<string, string>[]) {
+      const r = await rawHttp(edge.url, { method: "GET", path: "/metrics", headers });
+      expect(r.status, JSON.stringify(headers)).toBe(403);
+      expect(r.text).not.toMatch(/^# (HELP|TYPE)/m);
+    }
+    report("security", "edge origin-only endpoints", { cases: 3, passed: 3 });
+  });
 });
