@@ -194,4 +194,24 @@ describe("edge cache poisoning", () => {
     }
     report("security", "edge origin-only endpoints", { cases: 3, passed: 3 });
   });
+
+  it("repeated parameters: the key sorts their values, so the origin must not care about their order", async () => {
+    const pairs = [
+      ["/api/v1/aggregation?probe_cc=US&probe_cc=IT&axis_x=probe_cc&since=2020-01-01&until=2020-02-01&r=1", "/api/v1/aggregation?probe_cc=IT&probe_cc=US&axis_x=probe_cc&since=2020-01-01&until=2020-02-01&r=1"],
+      ["/api/v1/aggregation?test_name=web_connectivity&test_name=dnscheck&axis_x=test_name&since=2020-01-01&until=2020-02-01&r=2", "/api/v1/aggregation?test_name=dnscheck&test_name=web_connectivity&axis_x=test_name&since=2020-01-01&until=2020-02-01&r=2"],
+      ["/api/v1/measurements?probe_cc=US&probe_cc=IT&limit=3", "/api/v1/measurements?probe_cc=IT&probe_cc=US&limit=3"],
+      ["/api/v1/measurements?limit=3&limit=7", "/api/v1/measurements?limit=7&limit=3"],
+      ["/api/_/countries?a=2&a=1", "/api/_/countries?a=1&a=2"],
+    ];
+    const failures: string[] = [];
+    for (const [attack, clean] of pairs) {
+      await rawHttp(edge.url, { method: "GET", path: attack! });
+      const got = await rawHttp(edge.url, { method: "GET", path: clean! });
+      const reference = await rawHttp(origin.url, { method: "GET", path: clean! });
+      const want = { ...shape(reference), "access-control-allow-origin": "*" };
+      if (JSON.stringify(shape(got)) !== JSON.stringify(want)) failures.push(`${attack} then ${clean} (${got.headers["x-cache"]}): ${JSON.stringify(shape(got)).slice(0, 200)} ≠ ${JSON.stringify(want).slice(0, 200)}`);
+    }
+    report("security", "edge repeated parameters", { cases: pairs.length, passed: pairs.length - failures.length });
+    expect(failures).toEqual([]);
+  });
 });
