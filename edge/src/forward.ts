@@ -40,6 +40,18 @@ export function originHeaders(req: Request, edgeSecret: string | null, requestId
   return out;
 }
 
+/**
+ * The origin's scheme, host and port with the client's path and query. Never `new URL(path, origin)`:
+ * a path such as "//attacker.example/x" (or "/\\attacker.example/x") resolves to another host, which
+ * would receive the request — and the edge's shared secret.
+ */
+export function originTarget(incoming: URL, originUrl: URL): URL {
+  const target = new URL(originUrl.origin);
+  target.pathname = incoming.pathname;
+  target.search = incoming.search;
+  return target;
+}
+
 export interface ForwardOptions {
   /** For cache fills: drop conditional and range headers. */
   unconditional?: boolean;
@@ -50,8 +62,7 @@ export interface ForwardOptions {
  * Bodies over origin.max_body_bytes get a 413; an unreachable origin a 502, a slow one a 504 (JSON).
  */
 export async function forwardToOrigin(req: Request, origin: OriginSettings, requestId: string, opts: ForwardOptions = {}): Promise<Response> {
-  const incoming = new URL(req.url);
-  const target = new URL(incoming.pathname + incoming.search, origin.url);
+  const target = originTarget(new URL(req.url), origin.url);
   const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.body !== null;
   if (hasBody && declaredTooLarge(req, origin.maxBodyBytes)) {
     return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });

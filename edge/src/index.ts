@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { ROBOTS_MAX_AGE_S, ROBOTS_TXT } from "#shared/robots";
-import { REQUEST_ID_HEADER } from "#shared/edge-protocol";
+import { PLAIN_REQUEST_ID, REQUEST_ID_HEADER } from "#shared/edge-protocol";
 import { serveHelperRequest } from "./balancer/failover";
 import { bridgeEndpoints } from "./bridge/endpoints";
 import { matchCacheRoute } from "./cache/key";
@@ -29,7 +29,8 @@ app.route("/", bridgeEndpoints);
 
 app.all("*", async (c) => {
   const req = c.req.raw;
-  const requestId = c.req.header(REQUEST_ID_HEADER)?.slice(0, 64) || crypto.randomUUID();
+  const given = c.req.header(REQUEST_ID_HEADER);
+  const requestId = given !== undefined && PLAIN_REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const rt = runtimeFor(c.env);
   const url = new URL(req.url);
   let res: Response;

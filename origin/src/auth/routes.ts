@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import type { AppEnv } from "../app-env";
 import { fail } from "./respond";
 import { createRouter } from "../http/router";
+import { jsonBodyLimit } from "../http/body-limit";
 import { MailRejectedError, MailUnavailableError } from "../mail";
 import { EmailAddress } from "./account-id";
 import { loginEmail, loginUrl } from "./login-email";
@@ -13,6 +14,10 @@ import type { Context } from "hono";
 // Email login for people (Explorer, Test List Editor, OONI Run): register → emailed link →
 // session bearer → refresh. Registration is stateless and answers the same whether or not the
 // account exists; nothing here stores, logs or echoes an email address.
+
+// An address and a URL, or an address and a role: a few hundred bytes. Without a cap the JSON
+// parser would buffer whatever a client streams (found by test/security/http-limits.test.ts).
+const smallBody = jsonBodyLimit(16 * 1024);
 
 const ErrorBody = z.object({ error: z.string() }).passthrough().openapi("AuthError");
 const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
@@ -30,6 +35,7 @@ const registerRoute = createRoute({
   path: "/api/v1/user_register",
   tags: ["accounts"],
   summary: "Email a login link",
+  middleware: [smallBody] as const,
   description:
     "Sends a login link (valid one day) to the address. `redirect_to` must be on a configured login " +
     "site (LOGIN_REDIRECT_ORIGINS); the link points to that site's /login page. The answer is the same " +
@@ -38,6 +44,7 @@ const registerRoute = createRoute({
   responses: {
     200: { description: "Link sent", content: { "application/json": { schema: z.object({ msg: z.literal("ok") }) } } },
     400: err("Invalid email address or redirect_to, or the mail relay refused the address"),
+    413: err("Body too large"),
     503: err("The mail relay is unavailable"),
   },
 });
@@ -93,13 +100,14 @@ const setRoleRoute = createRoute({
   tags: ["accounts"],
   summary: "Set an account's role (admin); its existing sessions are expunged",
   security: bearerSecurity,
-  middleware: [requireRole("admin")] as const,
+  middleware: [requireRole("admin"), smallBody] as const,
   request: { body: { required: true, content: { "application/json": { schema: SetRole } } } },
   responses: {
     200: { description: "Role set", content: { "application/json": { schema: z.object({}) } } },
     400: err("Invalid email address or role"),
     401: err("Authentication required"),
     403: err("Role not authorized"),
+    413: err("Body too large"),
   },
 });
 
@@ -127,13 +135,14 @@ const expungeRoute = createRoute({
   tags: ["accounts"],
   summary: "Invalidate every session of an account issued until now (admin)",
   security: bearerSecurity,
-  middleware: [requireRole("admin")] as const,
+  middleware: [requireRole("admin"), smallBody] as const,
   request: { body: { required: true, content: { "application/json": { schema: z.object({ email_address: EmailAddress }) } } } },
   responses: {
     200: { description: "Sessions expunged", content: { "application/json": { schema: z.object({}) } } },
     400: err("Invalid email address"),
     401: err("Authentication required"),
     403: err("Role not authorized"),
+    413: err("Body too large"),
   },
 });
 

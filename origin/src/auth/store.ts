@@ -36,11 +36,16 @@ export class AccountStore {
   }
 
   /**
-   * Rejects every token of the account issued before now. The threshold is rounded up to the next
+   * Rejects every token of the account issued until now. The threshold is rounded up to the next
    * second (the column has second precision), so a token issued in this very second is rejected too.
+   * It also always moves past the previous threshold: a login right after an expunge is issued with
+   * iat = that threshold (a second ahead), and a second expunge within the same second — a demotion
+   * right after a promotion, say — must reject that token as well (found by
+   * test/security/authz-matrix.test.ts: the demoted admin's token kept working).
    */
   async expunge(accountId: string, nowMs = Date.now()): Promise<number> {
-    const threshold = Math.floor(nowMs / 1000) + 1;
+    const { expungeThreshold: previous } = await this.state(accountId);
+    const threshold = Math.max(Math.floor(nowMs / 1000) + 1, previous + 1);
     await this.db.client.insert({
       table: "session_expunge",
       values: [{ account_id: accountId, threshold }],

@@ -1,7 +1,6 @@
 import { randomInt } from "node:crypto";
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../app-env";
 import { expungeCheck, sessionOf } from "../auth/middleware";
 import type { Session } from "../auth/tokens";
@@ -26,9 +25,7 @@ export async function viewerOf(c: Context<AppEnv>): Promise<Session | null> {
   return (await expungeCheck(c, session)) === "ok" ? session : null;
 }
 
-/** JSON bodies people send here are descriptors and findings: well under this. */
-export const jsonBodyLimit = (maxBytes: number) =>
-  bodyLimit({ maxSize: maxBytes, onError: (c) => jsonError(c, 413, "request body too large", { limit_bytes: maxBytes }) });
+export { jsonBodyLimit } from "../http/body-limit";
 
 /** A boolean query flag as the legacy clients spell it (true/false, True/False, 1/0, yes/no). */
 export const QueryBool = z

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { bridge, bridgeConfig, fakes, uniqueName } from "./support/bridge";
+
+// Regression: the Worker once built the origin URL with new URL(path, origin), so a request for
+// //other.host/x went to other.host — with the edge's shared secret. Whatever the path, requests
+// leave only for the configured origin (test/security/edge.test.ts attacks the real Worker too).
+
+describe("origin target", () => {
+  it("a path naming another host still goes to the configured origin, never to that host", async () => {
+    const origin = await fakes.origin();
+    const other = await fakes.origin();
+    const b = bridge(bridgeConfig({ name: uniqueName("target"), origin: { url: origin.url } }));
+    const host = new URL(other.url).host;
+    for (const p of [`//${host}/steal`, `/\\${host}/steal`, `///${host}/steal`]) {
+      const res = await b.fetch(`https://bridge.example${p}`);
+      await res.arrayBuffer();
+    }
+    const seen = await fakes.originHits(other.id);
+    expect(seen.requests).toEqual([]);
+    const mine = await fakes.originHits(origin.id);
+    expect(mine.requests.length).toBe(3);
+    for (const r of mine.requests) expect(r.headers["x-ooni-edge-auth"]).toBeDefined();
+  });
+});
