@@ -1,0 +1,96 @@
+import { statfs as fsStatfs } from "node:fs/promises";
+
+// Free-space guard for the spool (docs/spool.md#disk-nearly-full). A submission is refused with a
+// 503 (the probe keeps the measurement and retries later) while the spool's filesystem has less than
+// SPOOL_MIN_FREE_BYTES free, so the disk never fills up under an accepted write, and what is
+// already stored (and the database next to it) keeps room to work. statfs is cheap but not free:
+// the answer is cached for REFRESH_MS, and refreshed at once after a write failed for lack of space.
+
+export const DEFAULT_SPOOL_MIN_FREE_BYTES = 256 * 1024 * 1024;
+const REFRESH_MS = 500;
+/** What the 503 tells the client (Retry-After, seconds): long enough for an operator or the uploader to free space. */
+export const SPOOL_FULL_RETRY_AFTER_S = 60;
+
+/** The spool cannot take a measurement now; answered 503 with Retry-After, nothing written. */
+export class SpoolFullError extends Error {
+  constructor(
+    readonly freeBytes: number | null,
+    readonly minFreeBytes: number,
+    override readonly cause?: unknown,
+  ) {
+    super(
+      freeBytes === null
+        ? "spool filesystem is full (write failed)"
+        : `spool filesystem has ${freeBytes} bytes free, below the ${minFreeBytes}-byte reserve`,
+    );
+    this.name = "SpoolFullError";
+  }
+}
+
+/** Errors of a write that mean "no room" rather than "broken disk". */
+export function isNoSpaceError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+export interface SpaceStatus {
+  /** Bytes available to this (unprivileged) process on the spool's filesystem; null before the first check. */
+  freeBytes: number | null;
+  minFreeBytes: number;
+  /** Below the reserve (or the last write hit ENOSPC and no check has shown room since). */
+  full: boolean;
+  checkedAt: number;
+}
+
+type StatFs = (dir: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
+
+export class SpoolSpace {
+  private freeBytes: number | null = null;
+  private checkedAt = 0;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    readonly dir: string,
+    readonly minFreeBytes: number,
+    private readonly opts: { refreshMs?: number; statfs?: StatFs } = {},
+  ) {}
+
+  /** Throws SpoolFullError when `bytes` more would leave less than the reserve free. */
+  async ensureRoom(bytes = 0): Promise<void> {
+    if (this.minFreeBytes <= 0) return; // guard off: only a failed write says "full"
+    if (Date.now() - this.checkedAt >= (this.opts.refreshMs ?? REFRESH_MS)) await this.refresh();
+    const free = this.freeBytes;
+    if (free !== null && free - bytes < this.minFreeBytes) throw new SpoolFullError(free, this.minFreeBytes);
+  }
+
+  /** A write failed with ENOSPC/EDQUOT: the cached figure was wrong, so ask the filesystem again now. */
+  async noteNoSpace(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch {
+      this.freeBytes = 0;
+      this.checkedAt = Date.now();
+    }
+  }
+
+  /** For /health and /metrics: refreshes when the cached answer is stale. */
+  async status(): Promise<SpaceStatus> {
+    if (Date.now() - this.checkedAt >= (this.opts.refreshMs ?? REFRESH_MS)) await this.refresh();
+    const free = this.freeBytes;
+    return { freeBytes: free, minFreeBytes: this.minFreeBytes, full: free !== null && (free < this.minFreeBytes || free === 0), checkedAt: this.checkedAt };
+  }
+
+  private refresh(): Promise<void> {
+    // Concurrent requests share one statfs.
+    this.inFlight ??= (async () => {
+      try {
+        const st = await (this.opts.statfs ?? fsStatfs)(this.dir);
+        this.freeBytes = Number(st.bavail) * Number(st.bsize);
+        this.checkedAt = Date.now();
+      } finally {
+        this.inFlight = null;
+      }
+    })();
+    return this.inFlight;
+  }
+}
