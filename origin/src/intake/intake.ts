@@ -199,6 +199,7 @@ export class Intake {
       await this.ensureRoom(stored.length);
       try {
         await this.opts.spool.write(measurementUid, stored);
+        this.opts.space?.noteWritten(stored.length);
       } catch (err) {
         if (!isNoSpaceError(err)) throw err;
         // The spool removed its temp file; the probe keeps the measurement and retries later.

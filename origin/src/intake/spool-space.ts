@@ -8,6 +8,8 @@ import { statfs as fsStatfs } from "node:fs/promises";
 
 export const DEFAULT_SPOOL_MIN_FREE_BYTES = 256 * 1024 * 1024;
 const REFRESH_MS = 500;
+/** What a small file costs beyond its bytes (a block, the directory entry): counted per write. */
+const PER_FILE_OVERHEAD = 4096;
 /** What the 503 tells the client (Retry-After, seconds): long enough for an operator or the uploader to free space. */
 export const SPOOL_FULL_RETRY_AFTER_S = 60;
 
@@ -47,6 +49,8 @@ type StatFs = (dir: string) => Promise<{ bavail: number | bigint; bsize: number 
 export class SpoolSpace {
   private freeBytes: number | null = null;
   private checkedAt = 0;
+  /** Written since the last statfs: a burst within one refresh period must not overshoot the reserve. */
+  private writtenSinceCheck = 0;
   private inFlight: Promise<void> | null = null;
 
   constructor(
@@ -59,8 +63,14 @@ export class SpoolSpace {
   async ensureRoom(bytes = 0): Promise<void> {
     if (this.minFreeBytes <= 0) return; // guard off: only a failed write says "full"
     if (Date.now() - this.checkedAt >= (this.opts.refreshMs ?? REFRESH_MS)) await this.refresh();
-    const free = this.freeBytes;
-    if (free !== null && free - bytes < this.minFreeBytes) throw new SpoolFullError(free, this.minFreeBytes);
+    if (this.freeBytes === null) return;
+    const free = this.freeBytes - this.writtenSinceCheck;
+    if (free - bytes < this.minFreeBytes) throw new SpoolFullError(Math.max(0, free), this.minFreeBytes);
+  }
+
+  /** A write of `bytes` succeeded: counted against the cached figure until the next statfs. */
+  noteWritten(bytes: number): void {
+    this.writtenSinceCheck += bytes + PER_FILE_OVERHEAD;
   }
 
   /** A write failed with ENOSPC/EDQUOT: the cached figure was wrong, so ask the filesystem again now. */
@@ -84,8 +94,11 @@ export class SpoolSpace {
     // Concurrent requests share one statfs.
     this.inFlight ??= (async () => {
       try {
+        const written = this.writtenSinceCheck;
         const st = await (this.opts.statfs ?? fsStatfs)(this.dir);
         this.freeBytes = Number(st.bavail) * Number(st.bsize);
+        // What was written while statfs ran may or may not be in its answer: keep counting it.
+        this.writtenSinceCheck -= written;
         this.checkedAt = Date.now();
       } finally {
         this.inFlight = null;

@@ -58,6 +58,16 @@ describe("SpoolSpace", () => {
     expect(calls.n).toBe(2);
   });
 
+  it("counts its own writes against the cached figure, so a burst cannot overshoot the reserve", async () => {
+    const free = freeNow();
+    const space = new SpoolSpace(dir, free - 10_000_000, { refreshMs: 60_000 });
+    await space.ensureRoom(4_000_000);
+    space.noteWritten(4_000_000);
+    space.noteWritten(4_000_000);
+    // 8 MB (+ per-file overhead) of the 10 MB spare are gone without a new statfs.
+    await expect(space.ensureRoom(4_000_000)).rejects.toBeInstanceOf(SpoolFullError);
+  });
+
   it("refreshes after the period", async () => {
     const { calls, fn } = countingStatfs();
     const space = new SpoolSpace(dir, 1, { refreshMs: 20, statfs: fn });
