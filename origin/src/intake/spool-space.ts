@@ -8,6 +8,8 @@ import { statfs as fsStatfs } from "node:fs/promises";
 
 export const DEFAULT_SPOOL_MIN_FREE_BYTES = 256 * 1024 * 1024;
 const REFRESH_MS = 500;
+/** /health stays "full" this long after a refusal: the reserve may hold a little more than the next body needs. */
+const RECENT_REFUSAL_MS = 2_000;
 /** What a small file costs beyond its bytes (a block, the directory entry): counted per write. */
 const PER_FILE_OVERHEAD = 4096;
 /** What the 503 tells the client (Retry-After, seconds): long enough for an operator or the uploader to free space. */
@@ -39,7 +41,7 @@ export interface SpaceStatus {
   /** Bytes available to this (unprivileged) process on the spool's filesystem; null before the first check. */
   freeBytes: number | null;
   minFreeBytes: number;
-  /** Below the reserve (or the last write hit ENOSPC and no check has shown room since). */
+  /** Below the reserve, or a submission was refused for lack of space in the last 2 s. */
   full: boolean;
   checkedAt: number;
 }
@@ -51,6 +53,7 @@ export class SpoolSpace {
   private checkedAt = 0;
   /** Written since the last statfs: a burst within one refresh period must not overshoot the reserve. */
   private writtenSinceCheck = 0;
+  private refusedAt = 0;
   private inFlight: Promise<void> | null = null;
 
   constructor(
@@ -65,7 +68,10 @@ export class SpoolSpace {
     if (Date.now() - this.checkedAt >= (this.opts.refreshMs ?? REFRESH_MS)) await this.refresh();
     if (this.freeBytes === null) return;
     const free = this.freeBytes - this.writtenSinceCheck;
-    if (free - bytes < this.minFreeBytes) throw new SpoolFullError(Math.max(0, free), this.minFreeBytes);
+    if (free - bytes < this.minFreeBytes) {
+      this.refusedAt = Date.now();
+      throw new SpoolFullError(Math.max(0, free), this.minFreeBytes);
+    }
   }
 
   /** A write of `bytes` succeeded: counted against the cached figure until the next statfs. */
@@ -75,6 +81,7 @@ export class SpoolSpace {
 
   /** A write failed with ENOSPC/EDQUOT: the cached figure was wrong, so ask the filesystem again now. */
   async noteNoSpace(): Promise<void> {
+    this.refusedAt = Date.now();
     try {
       await this.refresh();
     } catch {
@@ -87,7 +94,8 @@ export class SpoolSpace {
   async status(): Promise<SpaceStatus> {
     if (Date.now() - this.checkedAt >= (this.opts.refreshMs ?? REFRESH_MS)) await this.refresh();
     const free = this.freeBytes;
-    return { freeBytes: free, minFreeBytes: this.minFreeBytes, full: free !== null && (free < this.minFreeBytes || free === 0), checkedAt: this.checkedAt };
+    return { freeBytes: free, minFreeBytes: this.minFreeBytes, full: (free !== null && (free < this.minFreeBytes || free === 0)) || Date.now() - this.refusedAt < RECENT_REFUSAL_MS,
+      checkedAt: this.checkedAt };
   }
 
   private refresh(): Promise<void> {
