@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,6 +15,8 @@ import { countStored, expectNothingLost } from "./support/stored";
 // what it holds and must find it in the spool again), and the origin is SIGKILLed while ClickHouse
 // is still down (everything in memory is gone). Once ClickHouse is back, every acknowledged
 // measurement gets exactly one row.
+// Then the same for real: embedded ClickHouse's own directory on a small tmpfs that fills up (chDB
+// answers NOT_ENOUGH_SPACE), when this process may mount one.
 
 const SUITE = "faults/clickhouse-down";
 const CLIENTS = scale(8, 32);
@@ -94,5 +97,70 @@ describe("ClickHouse unavailable for a while", () => {
       catch_up_s: catchUpS.toFixed(1),
       seconds: Math.round((Date.now() - t0) / 1000),
     });
+  });
+
+  it("real: ClickHouse's disk full (tmpfs) — intake 200 throughout, also across a restart; rows after space is back", async (ctx) => {
+    const t0 = Date.now();
+    const dir = mkdtempSync(path.join(tmpdir(), "faults-chdisk-"));
+    const chDir = path.join(dir, "clickhouse");
+    mkdirSync(chDir);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", chDir], { stdio: "pipe" });
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      console.log(`[reliability] ${SUITE} disk-full: skipped — cannot mount a tmpfs here (${(err as Error).message.split("\n")[0]})`);
+      ctx.skip();
+      return;
+    }
+    try {
+      const env = { ...FAULT_ENV, FASTPATH_MAX_PENDING: "100" };
+      const port = await freePort();
+      let o = (origin = await startOriginProcess({ dataDir: dir, port, env }));
+      const reports = await openReports(o.url, 4);
+      const acks: Ack[] = [];
+      let n = 0;
+      const burst = async (count: number) => {
+        const out: Ack[] = [];
+        for (let i = 0; i < count; i += 8) {
+          const subs = await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, k) => makeSubmission(reports[k % 4]!, n++, 2_000)));
+          for (const [k, r] of (await Promise.all(subs.map((s) => submitOnce(o.url, s)))).entries()) {
+            expect(r?.status, r?.body).toBe(200);
+            out.push({ uid: (JSON.parse(r!.body) as { measurement_uid: string }).measurement_uid, reportId: subs[k]!.reportId, stored: subs[k]!.stored });
+          }
+        }
+        acks.push(...out);
+        return out;
+      };
+      await waitScored(o.url, await burst(40));
+
+      // Fill ClickHouse's filesystem (not the spool's) to the last 64 KiB.
+      const st = statfsSync(chDir);
+      writeFileSync(path.join(chDir, "ballast"), Buffer.alloc(Math.max(0, st.bavail * st.bsize - 64 * 1024), 1));
+      const during = await burst(scale(150, 1_000));
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(o.logs.some((l) => l.includes("NOT_ENOUGH_SPACE")), "chDB refused for lack of space").toBe(true);
+      // Restart while it is still full: the origin must come up and take submissions.
+      await o.kill();
+      o = origin = await startOriginProcess({ dataDir: dir, port, env });
+      during.push(...(await burst(scale(50, 300))));
+
+      rmSync(path.join(chDir, "ballast"));
+      const back = Date.now();
+      await waitScored(o.url, acks, 180_000);
+      const catchUpS = (Date.now() - back) / 1000;
+      await o.stop();
+      origin = null;
+      const count = await countStored({ DATA_DIR: dir }, acks);
+      expectNothingLost(SUITE, "disk-full", count, {
+        while_full: during.length,
+        catch_up_s: catchUpS.toFixed(1),
+        seconds: Math.round((Date.now() - t0) / 1000),
+      });
+    } finally {
+      await origin?.kill();
+      origin = null;
+      execFileSync("umount", [chDir], { stdio: "pipe" });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
