@@ -44,18 +44,18 @@ export function healthRoutes() {
   const app = createRouter();
   app.openapi(route, async (c) => {
     const { db, blobs, spoolSpace } = c.get("services");
-    let space: Awaited<ReturnType<typeof spoolSpace.status>> | null = null;
+    const space = spoolSpace.status();
     const [database, blobStore, spoolCheck] = await Promise.all([
       timed(() => db.check(), 5000),
       timed(() => blobs.check(), 5000),
       timed(async () => {
-        space = await spoolSpace.status();
-        if (space.full) throw new Error(`spool filesystem short of space: ${space.freeBytes} bytes free, reserve ${space.minFreeBytes}`);
+        const s = await space;
+        if (s.full) throw new Error(`spool filesystem short of space: ${s.freeBytes} bytes free, reserve ${s.minFreeBytes}`);
       }, 5000),
     ]);
     const ok = database.ok && blobStore.ok;
+    const freeBytes = await space.then((s) => s.freeBytes, () => null);
     c.header("Cache-Control", "no-store");
-    const spaceNow = space as { freeBytes: number | null } | null;
     const body = {
       // A full spool does not make the origin unavailable (reads still work): degraded, still 200.
       status: !ok ? ("unavailable" as const) : spoolCheck.ok ? ("ok" as const) : ("degraded" as const),
@@ -64,7 +64,7 @@ export function healthRoutes() {
       checks: {
         database: { ...database, kind: db.description },
         blob_store: { ...blobStore, kind: blobs.description },
-        spool: { ...spoolCheck, kind: "spool", free_bytes: spaceNow?.freeBytes ?? null, min_free_bytes: spoolSpace.minFreeBytes },
+        spool: { ...spoolCheck, kind: "spool", free_bytes: freeBytes, min_free_bytes: spoolSpace.minFreeBytes },
       },
     };
     return ok ? c.json(body, 200) : c.json(body, 503);
