@@ -82,33 +82,35 @@ export class SpoolSpace {
   /** A write failed with ENOSPC/EDQUOT: the cached figure was wrong, so ask the filesystem again now. */
   async noteNoSpace(): Promise<void> {
     this.refusedAt = Date.now();
-    try {
-      await this.refresh();
-    } catch {
-      this.freeBytes = 0;
-      this.checkedAt = Date.now();
-    }
+    await this.refresh();
   }
 
   /** For /health and /metrics: refreshes when the cached answer is stale. */
   async status(): Promise<SpaceStatus> {
     if (Date.now() - this.checkedAt >= (this.opts.refreshMs ?? REFRESH_MS)) await this.refresh();
     const free = this.freeBytes;
-    return { freeBytes: free, minFreeBytes: this.minFreeBytes, full: (free !== null && (free < this.minFreeBytes || free === 0)) || Date.now() - this.refusedAt < RECENT_REFUSAL_MS,
-      checkedAt: this.checkedAt };
+    const below = free !== null && (free < this.minFreeBytes || free === 0);
+    return { freeBytes: free, minFreeBytes: this.minFreeBytes, full: below || Date.now() - this.refusedAt < RECENT_REFUSAL_MS, checkedAt: this.checkedAt };
   }
 
+  /**
+   * Never rejects: when statfs itself fails, the last figure stays (none: no refusal) and it is
+   * asked again next period. The guard fails open on purpose — the write is what decides, and
+   * an ENOSPC there is still a 503.
+   */
   private refresh(): Promise<void> {
     // Concurrent requests share one statfs.
     this.inFlight ??= (async () => {
+      const written = this.writtenSinceCheck;
       try {
-        const written = this.writtenSinceCheck;
         const st = await (this.opts.statfs ?? fsStatfs)(this.dir);
         this.freeBytes = Number(st.bavail) * Number(st.bsize);
         // What was written while statfs ran may or may not be in its answer: keep counting it.
         this.writtenSinceCheck -= written;
-        this.checkedAt = Date.now();
+      } catch {
+        // keep the last figure
       } finally {
+        this.checkedAt = Date.now();
         this.inFlight = null;
       }
     })();

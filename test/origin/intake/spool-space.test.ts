@@ -77,6 +77,12 @@ describe("SpoolSpace", () => {
     expect(calls.n).toBe(2);
   });
 
+  it("fails open when statfs itself fails (the write decides), and asks again next period", async () => {
+    const space = new SpoolSpace(path.join(dir, "does-not-exist"), 1024 ** 5, { refreshMs: 20 });
+    await space.ensureRoom(100);
+    expect((await space.status()).freeBytes).toBeNull();
+  });
+
   it("reserve 0 switches the check off (no statfs on the hot path)", async () => {
     const { calls, fn } = countingStatfs();
     const space = new SpoolSpace(dir, 0, { statfs: fn });
