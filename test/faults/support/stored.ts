@@ -52,6 +52,9 @@ export function expectNothingLost(suite: string, scenario: string, c: StoredCoun
     duplicates: c.duplicates,
     in_spool: c.inSpool,
     in_archive: c.inArchive,
+    fastpath_raw_rows: c.rawRows,
+    fastpath_uids: c.distinctRows,
+    archive_duplicates: c.archiveDuplicates,
     ...extra,
   });
   expect(c.missing, "acknowledged but not stored").toEqual([]);
