@@ -9,6 +9,7 @@ import { UpdaterSettings, updatersConfig, type UpdatersConfig } from "./updaters
 import { TimerSettings, timersConfig, type TimersConfig } from "./timers/settings";
 import { ExportSettings, exportConfig, type ExportConfig } from "./export/settings";
 import { MetricsSettings, metricsConfig, type MetricsConfig } from "./metrics/settings";
+import { DEFAULT_SPOOL_MIN_FREE_BYTES } from "./intake/spool-space";
 import { FastpathSettings, fastpathConfig, type FastpathConfig } from "./fastpath/pipeline/settings";
 
 // Every setting comes from the environment (optionally seeded by a JSON file named in CONFIG_FILE;
@@ -84,6 +85,8 @@ const EnvSchema = z.object({
   PROBE_CONFIG_DIR: nonEmpty.optional(),
   TESTLISTS_BOOTSTRAP_DIR: nonEmpty.optional(),
   INTAKE_DISCARD: bool.default(false),
+  /** Below this much free space on the spool's filesystem, submissions get 503 + Retry-After (0 = no check). */
+  SPOOL_MIN_FREE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_SPOOL_MIN_FREE_BYTES),
 
   // Explorer read API (aggregation, /api/_ statistics): query time limit and HTTP cache lifetimes.
   EXPLORER_QUERY_TIMEOUT_S: z.coerce.number().positive().optional(),
@@ -115,6 +118,8 @@ export interface Config {
   env: Env;
   dataDir: string;
   spoolDir: string;
+  /** Free-space reserve of the spool's filesystem (docs/spool.md#disk-nearly-full). */
+  spoolMinFreeBytes: number;
   origin: { host: string; port: number };
   edgePort: number;
   logLevel: Env["LOG_LEVEL"];
@@ -243,6 +248,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env,
     dataDir,
     spoolDir: path.join(dataDir, "spool"),
+    spoolMinFreeBytes: env.SPOOL_MIN_FREE_BYTES,
     origin: { host: env.ORIGIN_HOST, port: env.ORIGIN_PORT },
     edgePort: env.EDGE_PORT,
     logLevel: env.LOG_LEVEL,

@@ -8,6 +8,7 @@ import { AuthService } from "./auth/service";
 import { createMailer, type Mailer } from "./mail";
 import { openQuotas, type QuotaStore } from "./quotas";
 import { Spool } from "./intake/spool";
+import { SpoolSpace } from "./intake/spool-space";
 import { openProbeServices, type ProbeServices } from "./probe/service";
 import { startFastpath, type FastpathPipeline } from "./fastpath/pipeline";
 
@@ -25,6 +26,8 @@ export interface Services {
   quotas: QuotaStore | null;
   /** Durable measurement spool (docs/spool.md): the fastpath subscribes with spool.onWrite. */
   spool: Spool;
+  /** Free space of the spool's filesystem against SPOOL_MIN_FREE_BYTES (intake refuses below it). */
+  spoolSpace: SpoolSpace;
   /** Probe services: tokens, configured files, test lists, intake. */
   probe: ProbeServices;
   /** The fastpath consuming the spool (docs/fastpath.md); null when disabled or not a server. */
@@ -56,11 +59,12 @@ export async function openServices(config: Config, log: Logger, opts: OpenOption
     const spool = await Spool.open(config.spoolDir, {
       onListenerError: (err, entry) => log.error({ err, measurement_uid: entry.uid }, "spool listener failed"),
     });
-    const probe = await openProbeServices(config, db, spool, log);
+    const spoolSpace = new SpoolSpace(spool.root, config.spoolMinFreeBytes);
+    const probe = await openProbeServices(config, db, spool, spoolSpace, log);
     // Subscribes to the spool at once (no write missed) and scans it in the background.
     const fastpath =
       (opts.background ?? true) && config.fastpath.enabled ? startFastpath({ config: config.fastpath, db, spool, log }) : null;
-    return { config, log, db, blobs, geoip, auth, mailer, quotas, spool, probe, fastpath };
+    return { config, log, db, blobs, geoip, auth, mailer, quotas, spool, spoolSpace, probe, fastpath };
   } catch (err) {
     await db.close().catch(() => {});
     throw err;

@@ -14,6 +14,12 @@ describe("configuration", () => {
     expect(c.blobStore).toEqual({ kind: "local", dir: path.resolve("./data/blobs") });
     expect(c.edgeSharedSecret).toBeNull();
     expect(c.collectorId).toBe("1");
+    expect(c.spoolMinFreeBytes).toBe(256 * 1024 * 1024);
+  });
+
+  it("takes the spool's free-space reserve in bytes, 0 switching the check off", () => {
+    expect(loadConfig({ SPOOL_MIN_FREE_BYTES: "1048576" }).spoolMinFreeBytes).toBe(1048576);
+    expect(loadConfig({ SPOOL_MIN_FREE_BYTES: "0" }).spoolMinFreeBytes).toBe(0);
   });
 
   it("uses a ClickHouse server when CLICKHOUSE_URL is set", () => {
@@ -43,6 +49,8 @@ describe("configuration", () => {
     ["LOG_LEVEL", "loud"],
     ["COLLECTOR_ID", "n1"],
     ["BLOB_STORE", "gs://bucket"],
+    ["SPOOL_MIN_FREE_BYTES", "-1"],
+    ["SPOOL_MIN_FREE_BYTES", "256MiB"],
   ])("rejects %s=%j naming the setting", (setting, value) => {
     let err: unknown;
     try {

@@ -6,6 +6,7 @@ import { measurementMetadata, type MeasurementMetadata } from "./metadata";
 import { envelopeAroundMeasurementText, withReportIdInserted } from "./post-file";
 import { generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
 import type { Spool } from "./spool";
+import { isNoSpaceError, SpoolFullError, type SpoolSpace } from "./spool-space";
 
 // Measurement intake: read (bounded) → decode → validate → choose the stored bytes → uid → durable
 // spool write. Every refusal is an IntakeError (4xx JSON); an accepted measurement is on disk and
@@ -17,6 +18,8 @@ export interface IntakeOptions {
   maxBytes: number;
   /** Benchmark-only (INTAKE_DISCARD): validate and answer, but store nothing. */
   discard: boolean;
+  /** Free-space reserve of the spool's filesystem; absent = no check before writing. */
+  space?: SpoolSpace;
 }
 
 export interface Accepted {
@@ -124,6 +127,7 @@ export class Intake {
   async submitToReport(reportIdParam: string, req: Request): Promise<Accepted> {
     const rid = parseReportId(reportIdParam);
     rejectUnknownNetwork(rid.cc, rid.asn);
+    await this.ensureRoom(0);
     const body = await this.readBody(req);
     const envelope = ReportEnvelope.safeParse(parseJson(body, "request body"));
     if (!envelope.success) throw envelopeIssue(envelope.error);
@@ -145,6 +149,7 @@ export class Intake {
 
   /** POST /api/v1/submit_measurement: `{format:"json", content:"<measurement as JSON text>", …}`. */
   async submitMeasurement(req: Request): Promise<Accepted> {
+    await this.ensureRoom(0);
     const body = await this.readBody(req);
     const envelope = SubmitEnvelope.safeParse(parseJson(body, "request body"));
     if (!envelope.success) throw envelopeIssue(envelope.error);
@@ -175,6 +180,11 @@ export class Intake {
     return this.store(meta.probeCc, meta.testNameCompact, reportId, stored);
   }
 
+  /** Refuses (SpoolFullError → 503) before anything is read or written when the spool is short of space. */
+  private async ensureRoom(bytes: number): Promise<void> {
+    if (!this.opts.discard) await this.opts.space?.ensureRoom(bytes);
+  }
+
   private async readBody(req: Request): Promise<Buffer> {
     const raw = await readBodyBounded(req, this.opts.maxBytes);
     return decodeContent(req.headers.get("content-encoding") ?? undefined, raw, this.opts.maxBytes);
@@ -184,7 +194,19 @@ export class Intake {
     const measurementUid = makeMeasurementUid(cc, testName, stored);
     const parsed = parseMeasurementUid(measurementUid);
     if (!parsed) throw incorrectFormat("test name cannot be used in a measurement_uid");
-    if (!this.opts.discard) await this.opts.spool.write(measurementUid, stored);
+    if (!this.opts.discard) {
+      // Checked again with the size: the body may be large, and the cached figure a little old.
+      await this.ensureRoom(stored.length);
+      try {
+        await this.opts.spool.write(measurementUid, stored);
+        this.opts.space?.noteWritten(stored.length);
+      } catch (err) {
+        if (!isNoSpaceError(err)) throw err;
+        // The spool removed its temp file; the probe keeps the measurement and retries later.
+        await this.opts.space?.noteNoSpace();
+        throw new SpoolFullError(null, this.opts.space?.minFreeBytes ?? 0, err);
+      }
+    }
     return { measurementUid, reportId, hourDir: parsed.hourDir, stored };
   }
 }

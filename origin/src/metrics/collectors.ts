@@ -43,6 +43,9 @@ async function readSpool(m: Metrics, services: Services): Promise<void> {
     }
   }
   m.spoolDepth.set(depth);
+  const space = await services.spoolSpace.status();
+  if (space.freeBytes !== null) m.spoolFreeBytes.set(space.freeBytes);
+  m.spoolFull.set(space.full ? 1 : 0);
   m.spoolOldestAge.set(oldestMs === null ? 0 : Math.max(0, (Date.now() - oldestMs) / 1000));
 }
 

@@ -131,6 +131,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly spoolFreeBytes = new Gauge({
+    name: "ooni_spool_free_bytes",
+    help: "Free bytes on the spool's filesystem (submissions get 503 below SPOOL_MIN_FREE_BYTES)",
+    registers: [this.registry],
+  });
+
+  readonly spoolFull = new Gauge({
+    name: "ooni_spool_full",
+    help: "1 while the spool's filesystem is below SPOOL_MIN_FREE_BYTES free (submissions refused with 503)",
+    registers: [this.registry],
+  });
+
   readonly geoipBuild = new Gauge({
     name: "ooni_geoip_build_timestamp_seconds",
     help: "Build time of the GeoIP database being served (Unix time), by database (country, asn)",

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { jsonError } from "../http/errors";
 import { IntakeError } from "../intake/errors";
+import { SPOOL_FULL_RETRY_AFTER_S, SpoolFullError } from "../intake/spool-space";
 import type { Accepted } from "../intake/intake";
 import { VERSION } from "../version";
 import { closeAfterReply, createProbeRouter, noStore, smallJsonBody } from "./router";
@@ -33,7 +34,10 @@ const submitRefused = {
   ...refused,
   413: { description: "body larger than MAX_SUBMISSION_BYTES (after decoding)", content: { "application/json": { schema: ErrorBody } } },
   415: { description: "unsupported Content-Encoding", content: { "application/json": { schema: ErrorBody } } },
-  503: { description: "the measurement could not be stored", content: { "application/json": { schema: ErrorBody } } },
+  503: {
+    description: "the measurement could not be stored now (spool short of space, or a disk error); Retry-After says when to try again — the probe keeps it",
+    headers: { "Retry-After": { schema: { type: "string" } } },
+    content: { "application/json": { schema: ErrorBody } } },
 } as const;
 
 const Uid = z.object({ measurement_uid: z.string() }).openapi("MeasurementUid");
@@ -113,10 +117,22 @@ async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
       if (err.status === 413 || !c.req.raw.bodyUsed) closeAfterReply(c);
       return jsonError(c, err.status, err.error, err.extra);
     }
+    // A 5xx makes a probe keep the measurement and submit it again later (4xx would drop it).
+    if (err instanceof SpoolFullError) {
+      log.warn({ req_id: c.get("requestId"), free_bytes: err.freeBytes, min_free_bytes: err.minFreeBytes }, "submission refused: spool short of space");
+      if (!c.req.raw.bodyUsed) closeAfterReply(c);
+      c.header("Retry-After", String(SPOOL_FULL_RETRY_AFTER_S));
+      return jsonError(c, 503, "measurement could not be stored", {
+        reason: "spool_full",
+        retry_after_s: SPOOL_FULL_RETRY_AFTER_S,
+        request_id: c.get("requestId"),
+      });
+    }
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EDQUOT" || code === "EIO" || code === "EROFS" || code === "EACCES") {
+    if (code === "EIO" || code === "EROFS" || code === "EACCES") {
       log.error({ req_id: c.get("requestId"), err }, "spool write failed");
-      return jsonError(c, 503, "measurement could not be stored", { request_id: c.get("requestId") });
+      c.header("Retry-After", String(SPOOL_FULL_RETRY_AFTER_S));
+      return jsonError(c, 503, "measurement could not be stored", { reason: "spool_error", request_id: c.get("requestId") });
     }
     throw err;
   }

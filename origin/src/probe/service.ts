@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/clickhouse";
 import { Intake } from "../intake/intake";
 import type { Spool } from "../intake/spool";
+import type { SpoolSpace } from "../intake/spool-space";
 import type { Logger } from "../logger";
 import { jwtSecret } from "../secrets";
 import { bootstrapCitizenlab } from "../testlists/load";
@@ -18,7 +19,7 @@ export interface ProbeServices {
   intake: Intake;
 }
 
-export async function openProbeServices(config: Config, db: Database, spool: Spool, log: Logger): Promise<ProbeServices> {
+export async function openProbeServices(config: Config, db: Database, spool: Spool, space: SpoolSpace, log: Logger): Promise<ProbeServices> {
   const files = openProbeConfigFiles(config.probe.configDir, (file, err) =>
     log.error({ file, err: err.message }, "probe config file changed but is invalid: still serving the previous version"),
   );
@@ -34,6 +35,7 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
     collectorId: config.collectorId,
     maxBytes: config.maxSubmissionBytes,
     discard: config.probe.intakeDiscard,
+    space,
   });
   return { tokens, files, testLists, intake };
 }

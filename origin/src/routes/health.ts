@@ -18,12 +18,14 @@ async function timed(check: () => Promise<void>, timeoutMs: number) {
 }
 
 const Check = z.object({ ok: z.boolean(), ms: z.number(), kind: z.string(), error: z.string().optional() });
+const SpoolCheck = Check.extend({ free_bytes: z.number().nullable(), min_free_bytes: z.number() });
 const Health = z
   .object({
-    status: z.enum(["ok", "unavailable"]),
+    // degraded: serving, but the spool is short of space, so submissions get 503 + Retry-After.
+    status: z.enum(["ok", "degraded", "unavailable"]),
     version: z.string(),
     uptime_s: z.number(),
-    checks: z.object({ database: Check, blob_store: Check }),
+    checks: z.object({ database: Check, blob_store: Check, spool: SpoolCheck }),
   })
   .openapi("Health");
 
@@ -33,7 +35,7 @@ const route = createRoute({
   tags: ["operations"],
   summary: "Liveness and dependency checks",
   responses: {
-    200: { description: "every dependency answers", content: { "application/json": { schema: Health } } },
+    200: { description: "every dependency answers (status degraded: the spool is short of space and submissions are refused with 503)", content: { "application/json": { schema: Health } } },
     503: { description: "a dependency is down (named in checks)", content: { "application/json": { schema: Health } } },
   },
 });
@@ -41,17 +43,28 @@ const route = createRoute({
 export function healthRoutes() {
   const app = createRouter();
   app.openapi(route, async (c) => {
-    const { db, blobs } = c.get("services");
-    const [database, blobStore] = await Promise.all([timed(() => db.check(), 5000), timed(() => blobs.check(), 5000)]);
+    const { db, blobs, spoolSpace } = c.get("services");
+    const space = spoolSpace.status();
+    const [database, blobStore, spoolCheck] = await Promise.all([
+      timed(() => db.check(), 5000),
+      timed(() => blobs.check(), 5000),
+      timed(async () => {
+        const s = await space;
+        if (s.full) throw new Error(`spool filesystem short of space: ${s.freeBytes} bytes free, reserve ${s.minFreeBytes}`);
+      }, 5000),
+    ]);
     const ok = database.ok && blobStore.ok;
+    const freeBytes = await space.then((s) => s.freeBytes, () => null);
     c.header("Cache-Control", "no-store");
     const body = {
-      status: ok ? ("ok" as const) : ("unavailable" as const),
+      // A full spool does not make the origin unavailable (reads still work): degraded, still 200.
+      status: !ok ? ("unavailable" as const) : spoolCheck.ok ? ("ok" as const) : ("degraded" as const),
       version: VERSION,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       checks: {
         database: { ...database, kind: db.description },
         blob_store: { ...blobStore, kind: blobs.description },
+        spool: { ...spoolCheck, kind: "spool", free_bytes: freeBytes, min_free_bytes: spoolSpace.minFreeBytes },
       },
     };
     return ok ? c.json(body, 200) : c.json(body, 503);

@@ -4,6 +4,7 @@ import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobStoreError, S3BlobStore, createBlobStore } from "../../../origin/src/blobstore/index";
@@ -184,5 +185,31 @@ describe("S3BlobStore specifics", () => {
     expect(() => new S3BlobStore(options({ bucket: "../etc" }))).toThrow(TypeError);
     expect(() => new S3BlobStore(options({ prefix: "a/../b" }))).toThrow(BlobStoreError);
     expect(() => new S3BlobStore(options({ timeoutMs: 0 }))).toThrow(TypeError);
+  });
+
+  it("sees every object whole right after its PUT (read-after-write, as S3; s3rver-fixes)", async () => {
+    // Unpatched s3rver answers the PUT before its file stream has written the object: a HEAD right
+    // after could see 0 bytes, which made the uploader refuse its own upload (found by
+    // test/faults/blobstore-outage.test.ts under load).
+    const store = new S3BlobStore(options());
+    const sizes = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const body = new Uint8Array(500 + i * 37).fill(i % 251);
+        await store.put(`raw/${i}.bin`, body);
+        const [head, got] = await Promise.all([store.head(`raw/${i}.bin`), store.get(`raw/${i}.bin`)]);
+        return { want: body.length, head: head?.size, got: got?.length };
+      }),
+    );
+    for (const s of sizes) expect(s).toEqual({ want: s.want, head: s.want, got: s.want });
+    // A large body makes the window wide enough to see every time (the store directly, no HTTP).
+    const big = Buffer.alloc(48 * 1024 * 1024, 7);
+    const put = await server.store.putObject({ bucket: BUCKET, key: "raw-big.bin", content: Readable.from([big]), size: big.length });
+    const got = await server.store.getObject(BUCKET, "raw-big.bin");
+    if (got?.content && "destroy" in got.content) got.content.destroy();
+    expect({ put: put.size, stored: got?.size }).toEqual({ put: big.length, stored: big.length });
+    // And the temp files never show up as objects.
+    const keys: string[] = [];
+    for await (const info of store.list("raw/")) keys.push(info.key);
+    expect(keys.length).toBe(50);
   });
 });

@@ -2,6 +2,11 @@
 // contract (rightly) notices. These patches make the fake behave like S3 where it matters; they
 // touch only the test process and the s3rver instance handed in.
 import crypto from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, rename } from "node:fs/promises";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type S3rver from "s3rver";
 import { compareKeys } from "../../../origin/src/blobstore/index";
 
@@ -52,6 +57,32 @@ export function applyS3rverFixes(server: S3rver): void {
       .sort((a, b) => compareKeys(a.key, b.key));
     const maxKeys = options.maxKeys ?? Infinity;
     return { objects: objects.slice(0, maxKeys), commonPrefixes: [], isTruncated: objects.length > maxKeys };
+  };
+
+  // Read-after-write: s3rver answers a PUT once the body has gone through its hashing transform,
+  // before the file stream has opened, written and closed the object file — a HEAD or GET right
+  // after the 200 may see 0 bytes (the uploader's size check caught it under load). S3 is
+  // read-after-write consistent: write a temp file to the end, rename it into place, then answer.
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, "object");
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    // Never ends in "._S3rver_object", so s3rver's listing skips it.
+    const tmp = `${objectPath}.${crypto.randomBytes(6).toString("hex")}.tmp`;
+    const md5 = crypto.createHash("md5");
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const body = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : (object.content ?? Readable.from([]));
+    await pipeline(body, count, createWriteStream(tmp));
+    await rename(tmp, objectPath);
+    const digest = md5.digest("hex");
+    await store.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
   };
 
   // Atomic puts: s3rver streams the body straight into the final file, so concurrent PUTs of one

@@ -18,6 +18,7 @@ declare module "s3rver" {
     bucket: string;
     key: string;
     content: Readable | Buffer | null;
+    metadata?: Record<string, string>;
     range?: { start: number; end: number };
     readonly size: number;
   }
@@ -39,6 +40,8 @@ declare module "s3rver" {
     listObjects(bucket: string, options: S3rverListOptions): Promise<S3rverListResult>;
     getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<S3rverObject | null>;
     putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, string> | undefined, md5: string): Promise<void>;
   }
 
   export default class S3rver {

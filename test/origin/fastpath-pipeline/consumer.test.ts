@@ -222,5 +222,34 @@ describe("fastpath pipeline (in process)", () => {
     await expect(ensureScored(down, hourDir, mine)).rejects.toThrow(/ClickHouse unavailable/);
     rmSync(flag);
   });
-});
 
+  it("ensureScored right after arrival and the live consumer never both score a measurement (one raw row each)", async () => {
+    // Found by test/faults/uploader-crashes.test.ts: the uploader's guard ran while the consumer
+    // still held fresh measurements, both scored them, and fastpath had two raw rows per uid.
+    const spool = await freshSpool("spool-guard-race");
+    const fp = startFastpath({ config: pipelineConfig({ flushMs: 300 }), db, spool, log: silent });
+    const uids: string[] = [];
+    try {
+      for (let round = 0; round < 3; round++) {
+        const fresh: string[] = [];
+        for (let i = 0; i < 40; i++) fresh.push(await spoolMeasurement(spool, webConnectivity("ok", 5000 + round * 100 + i)));
+        uids.push(...fresh);
+        for (const hourDir of new Set(fresh.map((u) => parseMeasurementUid(u)!.hourDir))) {
+          await fp.ensureScored(hourDir, fresh.filter((u) => parseMeasurementUid(u)!.hourDir === hourDir));
+        }
+        fp.rescan(); // a scan racing the guard must not score them again either
+      }
+      await fp.idle();
+      await new Promise((r) => setTimeout(r, 600));
+      await fp.idle();
+    } finally {
+      await fp.stop();
+    }
+    const [c] = await queryRows<{ raw: number; distinct: number }>(
+      db,
+      "SELECT count() AS raw, uniqExact(measurement_uid) AS distinct FROM fastpath WHERE measurement_uid IN {uids:Array(String)}",
+      { uids },
+    );
+    expect({ raw: Number(c!.raw), distinct: Number(c!.distinct) }).toEqual({ raw: uids.length, distinct: uids.length });
+  });
+});

@@ -71,6 +71,10 @@ export class SpoolConsumer {
   private rescanTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private counters = { unreadable: 0, scans: 0, dropped: 0 };
+  /** Held by ensureScored (see claim); not counted against maxPending. */
+  private readonly held = new Set<string>();
+  /** Scored by ensureScored while a scan pass ran: that pass must not queue them (see claim). */
+  private readonly ensured = new Set<string>();
 
   constructor(private readonly opts: ConsumerOptions) {
     this.sink = new RowSink({
@@ -123,6 +127,34 @@ export class SpoolConsumer {
     }
   }
 
+  /**
+   * For ensureScored (the uploader's guard), which scores and inserts on its own: without this,
+   * the guard and the consumer could both score a measurement that arrived a moment ago and insert
+   * two rows for it. Waits until none of `uids` is queued, being scored or waiting for ClickHouse
+   * here, then holds them — a notification or scan cannot take them — until the returned release.
+   * A scan that asked ClickHouse before the guard inserted would still think them unscored: it
+   * skips them too (`ensured`, forgotten when the next scan pass starts).
+   */
+  async claim(uids: readonly string[], timeoutMs = 60_000): Promise<() => void> {
+    const deadline = Date.now() + timeoutMs;
+    while (uids.some((u) => this.tracked.has(u) || this.held.has(u))) {
+      if (this.stopped) throw new Error("fastpath is stopping");
+      if (Date.now() > deadline) throw new Error(`fastpath still busy with these measurements after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const held = [...new Set(uids)];
+    for (const u of held) this.held.add(u);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const u of held) {
+        this.held.delete(u);
+        if (this.scanning) this.ensured.add(u);
+      }
+    };
+  }
+
   /** Stops reading; waits for what is being scored; one last INSERT attempt. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -145,7 +177,7 @@ export class SpoolConsumer {
 
   /** False when the consumer is full; the uid is then left to a later scan. */
   private enqueue(hourDir: string, uid: string): boolean {
-    if (this.tracked.has(uid)) return true;
+    if (this.tracked.has(uid) || this.held.has(uid) || this.ensured.has(uid)) return true;
     if (this.tracked.size >= this.opts.maxPending) {
       if (!this.overflow) this.opts.log.warn({ pending: this.tracked.size }, "fastpath full: leaving new measurements to a later spool scan");
       this.overflow = true;
@@ -297,6 +329,8 @@ export class SpoolConsumer {
 
   private async scanOnce(): Promise<void> {
     this.counters.scans++;
+    // This pass asks ClickHouse afresh: rows ensureScored inserted before now are visible to it.
+    this.ensured.clear();
     let queued = 0;
     for (const hourDir of await this.opts.spool.listHourDirs()) {
       if (this.stopped) return;

@@ -100,7 +100,14 @@ export function startFastpath({ config, db, spool, log }: FastpathDeps): Fastpat
     idle: () => consumer.idle(),
     async ensureScored(hourDir, uids) {
       if (watcher.loadedVersion === null) await watcher.refresh();
-      return ensureWith(store, spool, hourDir, uids, (items) => pool.score(items));
+      for (const uid of uids) spool.pathOf(hourDir, uid); // refuse junk before holding anything
+      // Held away from the consumer, so a measurement is never scored by both (two raw rows).
+      const release = await consumer.claim(uids);
+      try {
+        return await ensureWith(store, spool, hourDir, uids, (items) => pool.score(items));
+      } finally {
+        release();
+      }
     },
     async stop() {
       await watcher.stop();
