@@ -13,8 +13,10 @@ import { fuzzSeed, seedFor } from "./seed";
 // every 4xx is JSON with a string "error", every 2xx body parses as its content-type says, and
 // nothing escapes as an unhandled rejection or exception.
 
-const RUNS = scale(150, 10_000);
+// FUZZ_RUNS overrides both scales (e.g. for a long soak of one operation with -t).
+const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : scale(150, 10_000);
 const SEED = fuzzSeed();
+const DEBUG = process.env.FUZZ_DEBUG === "1"; // print the commonest error answers per operation
 
 // Enumerated at collection time from the app built offline (the same routes and schemas).
 const OPS: Operation[] = operationsOf(openApiDocument(offlineApp()));
@@ -56,6 +58,7 @@ describe.each(OPS.map((op) => [opName(op), op] as const))("fuzz %s", (name, op) 
   it(`${RUNS} cases: no 5xx, JSON errors, parseable bodies`, async () => {
     const counts = { cases: 0, unsendable: 0, status2xx: 0, status3xx: 0, status4xx: 0, status5xx: 0 };
     const t0 = performance.now();
+    const errors = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(caseArb(o.doc, o.seeds, op), async (c) => {
         const req = await materialize(c);
@@ -68,12 +71,17 @@ describe.each(OPS.map((op) => [opName(op), op] as const))("fuzz %s", (name, op) 
         counts.cases++;
         const bucket = `status${Math.floor(res.status / 100)}xx` as keyof typeof counts;
         if (bucket in counts) counts[bucket]++;
+        if (DEBUG && res.status >= 400) {
+          const key = `${res.status} ${text.slice(0, 90)}`;
+          errors.set(key, (errors.get(key) ?? 0) + 1);
+        }
         const bad = violation(c.method, { status: res.status, contentType: res.headers.get("content-type") ?? "", text });
         if (bad) throw new Error(`${c.method} ${c.url}: ${bad}`);
         if (escaped.length) throw new Error(`escaped error: ${String(escaped[0])}`);
       }),
       { numRuns: RUNS, seed: seedFor(SEED, name), endOnFailure: !process.env.FUZZ_SHRINK },
     );
+    if (DEBUG) console.log([...errors].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([k, n]) => `  ${n}× ${k}`).join("\n"));
     fuzzed.add(name);
     for (const k of Object.keys(counts) as (keyof typeof counts)[]) totals[k] += counts[k];
     totals.operations++;

@@ -130,7 +130,10 @@ function patternString(pattern: string): fc.Arbitrary<string> | null {
 
 function stringFor(s: Schema): fc.Arbitrary<string> {
   const candidates: fc.Arbitrary<string>[] = [];
-  if (typeof s.example === "string") candidates.push(fc.constant(s.example));
+  // The documented example is the best-informed valid value: weighted up for free-form strings
+  // (comma lists, URLs) that a random string would almost never satisfy.
+  const free = !s.format && !s.pattern;
+  if (typeof s.example === "string") candidates.push(...Array<fc.Arbitrary<string>>(free ? 4 : 1).fill(fc.constant(s.example)));
   if (typeof s.default === "string") candidates.push(fc.constant(s.default));
   const byFormat = s.format ? formatString(s.format) : null;
   if (byFormat) candidates.push(byFormat);
@@ -274,7 +277,7 @@ export function mutatedObject(doc: Doc, schema: Schema | undefined): fc.Arbitrar
             Object.defineProperty(o, "__proto__", { value: { [k]: junk, admin: true }, enumerable: true, configurable: true, writable: true });
             break;
           case 4:
-            o.constructor = { prototype: { [k]: junk } };
+            (o as Record<string, unknown>)["constructor"] = { prototype: { [k]: junk } };
             break;
           case 5:
             o[k] = deepNest(200, junk);

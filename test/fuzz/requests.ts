@@ -51,11 +51,12 @@ function seededValues(seeds: Seeds, name: string): string[] {
   return table[name] ?? [];
 }
 
-function paramValue(doc: Record<string, any>, seeds: Seeds, name: string, schema: Schema | undefined): fc.Arbitrary<string> {
+function paramValue(doc: Record<string, any>, seeds: Seeds, name: string, schema: Schema | undefined, validOnly: boolean): fc.Arbitrary<string> {
   const s = deref(doc, schema);
   const valid = valueFor(doc, s);
   const seeded = seededValues(seeds, name);
   const validStrings = fc.oneof(...[valid.map(asParamString), ...(seeded.length ? [fc.constantFrom(...seeded)] : [])]);
+  if (validOnly) return validStrings;
   return fc.oneof(
     { weight: 5, arbitrary: validStrings },
     { weight: 2, arbitrary: nearValid(validStrings).map(asParamString) },
@@ -82,32 +83,35 @@ function encodePart(v: string, raw: boolean): string {
   return out;
 }
 
-function pathArb(doc: Record<string, any>, seeds: Seeds, op: Operation): fc.Arbitrary<string> {
+function pathArb(doc: Record<string, any>, seeds: Seeds, op: Operation, validOnly: boolean): fc.Arbitrary<string> {
   const names = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   if (!names.length) return fc.constant(op.path);
   const schemaOf = (n: string) => op.parameters.find((p) => p.in === "path" && p.name === n)?.schema;
-  return fc.tuple(...names.map((n) => fc.tuple(paramValue(doc, seeds, n, schemaOf(n)), fc.boolean({ }), fc.nat(9)))).map((vals) => {
+  return fc.tuple(...names.map((n) => fc.tuple(paramValue(doc, seeds, n, schemaOf(n), validOnly), fc.boolean(), fc.nat(validOnly ? 0 : 9)))).map((vals) => {
     let p = op.path;
     names.forEach((n, i) => {
       const [v, , r] = vals[i]!;
-      p = p.replace(`{${n}}`, encodePart(v, r === 0));
+      p = p.replace(`{${n}}`, encodePart(v, !validOnly && r === 0));
     });
     return p;
   });
 }
 
-function queryArb(doc: Record<string, any>, seeds: Seeds, op: Operation): fc.Arbitrary<string> {
+function queryArb(doc: Record<string, any>, seeds: Seeds, op: Operation, validOnly: boolean): fc.Arbitrary<string> {
   const declared = op.parameters.filter((p) => p.in === "query");
-  const pairs = declared.map((p) =>
-    fc.option(fc.array(paramValue(doc, seeds, p.name, p.schema), { minLength: 1, maxLength: 3 }).map((vs) => vs.map((v) => [p.name, v] as [string, string])), {
-      freq: 2,
-    }),
-  );
+  const pairs = declared.map((p) => {
+    const present = fc
+      .array(paramValue(doc, seeds, p.name, p.schema, validOnly), { minLength: 1, maxLength: validOnly ? 1 : 3 })
+      .map((vs) => vs.map((v) => [p.name, v] as [string, string]));
+    // Valid mode: a required parameter always, an optional one in about a third of the cases.
+    const absentWeight = validOnly ? (p.required ? 0 : 2) : p.required ? 1 : 2;
+    return fc.oneof({ weight: 2, arbitrary: present }, { weight: absentWeight, arbitrary: fc.constant(undefined) });
+  });
   const unknown = fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("__proto__", "constructor", "toString", "", "a[b]", "limit[]")), hostileString), {
-    maxLength: 2,
+    maxLength: validOnly ? 0 : 2,
   });
   return fc
-    .tuple(fc.tuple(...pairs), unknown, fc.nat(9), fc.boolean())
+    .tuple(fc.tuple(...pairs), unknown, fc.nat(validOnly ? 1 : 9), fc.boolean())
     .map(([declaredPairs, extra, raw, shuffle]) => {
       const all = [...declaredPairs.flatMap((x) => x ?? []), ...extra];
       if (shuffle) all.reverse();
@@ -126,14 +130,14 @@ function headerSafe(s: string): string {
     .trim();
 }
 
-function headersArb(seeds: Seeds, op: Operation): fc.Arbitrary<[string, string][]> {
+function headersArb(seeds: Seeds, op: Operation, validOnly: boolean): fc.Arbitrary<[string, string][]> {
   const probeSecured = op.path.startsWith("/api/v1/test-list/");
   const goodBearer = probeSecured ? fc.constant(seeds.probeToken) : fc.constantFrom(seeds.adminBearer, seeds.userBearer, seeds.probeToken);
   const authorization = fc.oneof(
     { weight: 3, arbitrary: fc.constant(null) },
     { weight: op.secured ? 6 : 2, arbitrary: goodBearer.map((t) => `Bearer ${t}`) },
     {
-      weight: 2,
+      weight: validOnly ? 0 : 2,
       arbitrary: fc.oneof(
         hostileString.map((s) => `Bearer ${headerSafe(s)}`),
         fc.constantFrom("Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "bearer a.b.c", "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.", "Token x"),
@@ -146,7 +150,7 @@ function headersArb(seeds: Seeds, op: Operation): fc.Arbitrary<[string, string][
     fc.tuple(fc.oneof(fc.ipV4(), fc.ipV6(), hostileString.map(headerSafe)), fc.constantFrom(EDGE_SECRET, EDGE_SECRET, "wrong-secret")),
     { freq: 3 },
   );
-  const misc = fc.array(
+  const misc = validOnly ? fc.constant([]) : fc.array(
     fc.tuple(
       fc.constantFrom("if-none-match", "x-request-id", "origin", "cookie", "user-agent", "range", "accept-encoding", "x-ooni-bridge-host", "accept-language"),
       hostileString.map(headerSafe),
@@ -186,7 +190,7 @@ function knownBody(op: Operation): fc.Arbitrary<unknown> | null {
   return null;
 }
 
-function bodyArb(doc: Record<string, any>, op: Operation): fc.Arbitrary<BodySpec> {
+function bodyArb(doc: Record<string, any>, op: Operation, validOnly: boolean): fc.Arbitrary<BodySpec> {
   const junkBytes = fc.oneof(
     fc.uint8Array({ maxLength: 200 }),
     fc.constantFrom(
@@ -214,6 +218,12 @@ function bodyArb(doc: Record<string, any>, op: Operation): fc.Arbitrary<BodySpec
   });
   const json = (value: fc.Arbitrary<unknown>) =>
     fc.record({ kind: fc.constant("json" as const), value, contentType: fc.oneof({ weight: 8, arbitrary: fc.constant("application/json") }, { weight: 1, arbitrary: ct }) });
+  if (validOnly) {
+    return fc.oneof(
+      { weight: 5, arbitrary: fc.record({ kind: fc.constant("json" as const), value: valid, contentType: fc.constant("application/json") }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("compressed" as const), value: valid, encoding: fc.constantFrom("gzip" as const, "zstd" as const), corrupt: fc.constant(false) }) },
+    );
+  }
   return fc.oneof(
     { weight: 6, arbitrary: json(valid) },
     { weight: 4, arbitrary: json(mutatedObject(doc, op.body)) },
@@ -235,10 +245,19 @@ function bodyArb(doc: Record<string, any>, op: Operation): fc.Arbitrary<BodySpec
   );
 }
 
+/**
+ * Two thirds of the cases are hostile anywhere; one third is valid-shaped throughout (declared
+ * values, seeded ids, good tokens), so that handlers and ClickHouse queries run with fuzzed but
+ * acceptable parameters instead of every case stopping at the first validator.
+ */
 export function caseArb(doc: Record<string, any>, seeds: Seeds, op: Operation): fc.Arbitrary<FuzzCase> {
-  const method = fc.oneof({ weight: 30, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_METHODS) });
+  return fc.oneof({ weight: 2, arbitrary: caseArbMode(doc, seeds, op, false) }, { weight: 1, arbitrary: caseArbMode(doc, seeds, op, true) });
+}
+
+function caseArbMode(doc: Record<string, any>, seeds: Seeds, op: Operation, validOnly: boolean): fc.Arbitrary<FuzzCase> {
+  const method = validOnly ? fc.constant(op.method) : fc.oneof({ weight: 30, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_METHODS) });
   return fc
-    .tuple(method, pathArb(doc, seeds, op), queryArb(doc, seeds, op), headersArb(seeds, op), bodyArb(doc, op))
+    .tuple(method, pathArb(doc, seeds, op, validOnly), queryArb(doc, seeds, op, validOnly), headersArb(seeds, op, validOnly), bodyArb(doc, op, validOnly))
     .map(([m, p, q, headers, body]) => ({
       method: m,
       url: `http://origin.test${p}${q ? `?${q}` : ""}`,
