@@ -31,8 +31,12 @@ export interface Seeds {
   adminBearer: string;
   userBearer: string;
   probeToken: string;
+  /** Fastpath rows (no stored body). */
   measurementUids: string[];
   reportIds: string[];
+  /** Reports opened through POST /report, and measurements submitted to them (in the spool). */
+  openReportIds: string[];
+  storedUids: string[];
   oonirunLinkId: string;
   incidentId: string;
 }
@@ -85,6 +89,19 @@ export async function startFuzzOrigin(): Promise<FuzzOrigin> {
     const reg = await jsonCall(app, "POST", "/api/v1/register", { password: "fuzz-probe-password", probe_cc: "IT", probe_asn: "AS30722", platform: "linux", software_name: "ooniprobe-cli", software_version: "3.22.0", supported_tests: ["web_connectivity"] });
     const login = await jsonCall(app, "POST", "/api/v1/login", { username: reg.client_id, password: "fuzz-probe-password" });
 
+    // Two reports opened and one measurement submitted to each, as a probe does.
+    const openReportIds: string[] = [];
+    const storedUids: string[] = [];
+    for (const test_name of ["web_connectivity", "telegram"]) {
+      const meta = { probe_cc: "IT", probe_asn: "AS30722", software_name: "ooniprobe-cli", software_version: "3.22.0", test_name };
+      const opened = await jsonCall(app, "POST", "/report", { ...meta, data_format_version: "0.2.0", format: "json", test_start_time: "2024-01-01 00:00:00", test_version: "0.4.3" });
+      const id = String(opened.report_id);
+      const content = { ...meta, report_id: id, test_start_time: "2024-01-01 00:00:00", measurement_start_time: "2024-01-01 00:00:01", input: "https://a.example/", test_keys: {} };
+      const stored = await jsonCall(app, "POST", `/report/${id}`, { format: "json", content });
+      openReportIds.push(id);
+      storedUids.push(String(stored.measurement_uid));
+    }
+
     const link = await jsonCall(
       app,
       "POST",
@@ -110,6 +127,8 @@ export async function startFuzzOrigin(): Promise<FuzzOrigin> {
         probeToken: String(login.token),
         measurementUids: ROWS.map(uidOf),
         reportIds: ROWS.map(reportOf),
+        openReportIds,
+        storedUids,
         oonirunLinkId: String(link.oonirun_link_id),
         incidentId: String(incident.id ?? incident.incident_id ?? incident.incident?.id),
       },

@@ -26,10 +26,10 @@ const OTHER_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD
 
 /** Values known to exist in the seeded data, by parameter name, so lookups can hit. */
 function seededValues(seeds: Seeds, name: string): string[] {
-  const uids = seeds.measurementUids;
+  const uids = [...seeds.measurementUids, ...seeds.storedUids];
   const table: Record<string, string[]> = {
     measurement_uid: uids,
-    report_id: seeds.reportIds,
+    report_id: [...seeds.reportIds, ...seeds.openReportIds],
     oonirun_link_id: [seeds.oonirunLinkId, "10001"],
     incident_id: [seeds.incidentId],
     revision_number: ["1", "latest", "2"],
@@ -104,8 +104,8 @@ function queryArb(doc: Record<string, any>, seeds: Seeds, op: Operation, validOn
       .array(paramValue(doc, seeds, p.name, p.schema, validOnly), { minLength: 1, maxLength: validOnly ? 1 : 3 })
       .map((vs) => vs.map((v) => [p.name, v] as [string, string]));
     // Valid mode: a required parameter always, an optional one in about a third of the cases.
-    const absentWeight = validOnly ? (p.required ? 0 : 2) : p.required ? 1 : 2;
-    return fc.oneof({ weight: 2, arbitrary: present }, { weight: absentWeight, arbitrary: fc.constant(undefined) });
+    const absentWeight = validOnly ? (p.required ? 0 : 3) : p.required ? 1 : 2;
+    return fc.oneof({ weight: validOnly ? 1 : 2, arbitrary: present }, { weight: absentWeight, arbitrary: fc.constant(undefined) });
   });
   const unknown = fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("__proto__", "constructor", "toString", "", "a[b]", "limit[]")), hostileString), {
     maxLength: validOnly ? 0 : 2,
@@ -171,8 +171,8 @@ const CONTENT_TYPES = ["application/json", "application/json", "application/json
 /** A measurement that passes the intake's metadata rules, so fuzzed submissions reach the spool. */
 const measurement: fc.Arbitrary<Record<string, unknown>> = fc.record({
   probe_asn: fc.constantFrom("AS30722", "AS0", "AS3269", "AS4294967295"),
-  probe_cc: fc.constantFrom("IT", "DE", "ZZ", "IR"),
-  test_name: fc.constantFrom("web_connectivity", "ndt", "telegram", "dnscheck", "x.y+z-1"),
+  probe_cc: fc.constantFrom("IT", "IT", "IT", "DE", "ZZ", "IR"),
+  test_name: fc.constantFrom("web_connectivity", "web_connectivity", "telegram", "ndt", "dnscheck", "x.y+z-1"),
   software_name: fc.constantFrom("ooniprobe-cli", "ooniprobe-android"),
   software_version: fc.constantFrom("3.22.0", "4.0.0-beta"),
   data_format_version: fc.constant("0.2.0"),
@@ -183,11 +183,39 @@ const measurement: fc.Arbitrary<Record<string, unknown>> = fc.record({
   annotations: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 2 }),
 });
 
+/** A report template as probes send to open a report. */
+const reportTemplate = measurement.map((m) => ({
+  data_format_version: "0.2.0",
+  format: "json",
+  probe_asn: m.probe_asn,
+  probe_cc: m.probe_cc,
+  software_name: m.software_name,
+  software_version: m.software_version,
+  test_name: m.test_name,
+  test_start_time: m.test_start_time,
+  test_version: "0.4.3",
+}));
+
+/**
+ * Valid bodies the schema alone cannot produce (free-form strings with rules only the handler
+ * knows), so these operations are reached beyond their validators too.
+ */
 function knownBody(op: Operation): fc.Arbitrary<unknown> | null {
   if (op.method !== "POST") return null;
-  if (op.path === "/report/{report_id}") return measurement.map((content) => ({ format: "json", content }));
-  if (op.path === "/api/v1/submit_measurement") return measurement.map((m) => ({ format: "json", content: JSON.stringify(m) }));
-  return null;
+  switch (op.path) {
+    case "/report/{report_id}":
+      return measurement.map((content) => ({ format: "json", content }));
+    case "/api/v1/submit_measurement":
+      return measurement.map((m) => ({ format: "json", content: JSON.stringify(m) }));
+    case "/report":
+      return reportTemplate;
+    case "/api/v1/user_register":
+      return fc.record({ email_address: fc.emailAddress(), redirect_to: fc.constantFrom("https://explorer.ooni.org/", "https://run.ooni.org/x", "https://evil.example/") });
+    case "/api/v1/set_session_expunge":
+      return fc.record({ email_address: fc.emailAddress() });
+    default:
+      return null;
+  }
 }
 
 function bodyArb(doc: Record<string, any>, op: Operation, validOnly: boolean): fc.Arbitrary<BodySpec> {
