@@ -249,27 +249,50 @@ export function nearValid(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   });
 }
 
-function deepNest(depth: number, leaf: unknown): unknown {
-  let v = leaf;
-  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v };
-  return v;
+/**
+ * Stands for a value nested thousands of levels deep: too deep to build and JSON.stringify here,
+ * so it travels as this marker and `serializeJson` splices the nested text in.
+ */
+export const DEEP_MARKER = "\u0000deep-nesting\u0000";
+const DEEP_TEXT = '{"a":['.repeat(10_000) + "1" + "]}".repeat(10_000);
+
+/** JSON text of a generated value, with every DEEP_MARKER replaced by 20,000 levels of nesting. */
+export function serializeJson(v: unknown): string {
+  const text = JSON.stringify(v) ?? "null";
+  return text.includes(JSON.stringify(DEEP_MARKER)) ? text.split(JSON.stringify(DEEP_MARKER)).join(DEEP_TEXT) : text;
+}
+
+/** Every object inside a JSON value (the value itself first), so an edit can land at any depth. */
+function objectsIn(v: unknown): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const stack = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    if (x === null || typeof x !== "object") continue;
+    if (!Array.isArray(x)) out.push(x as Record<string, unknown>);
+    stack.push(...(Array.isArray(x) ? x : Object.values(x)).reverse());
+  }
+  return out;
 }
 
 /**
- * A schema-shaped object mutated the way a hostile client would: a field dropped, retyped or
- * replaced, unknown and prototype-polluting keys, deep nesting, huge numbers and strings.
+ * A schema-shaped object mutated the way a hostile client would, at the top or in any nested
+ * object: a field dropped, retyped or replaced, unknown and prototype-polluting keys, very deep
+ * nesting, huge numbers and strings.
  */
-export function mutatedObject(doc: Doc, schema: Schema | undefined): fc.Arbitrary<unknown> {
+export function mutatedObject(doc: Doc, schema: Schema | undefined, valid?: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   const s = deref(doc, schema);
   const props = Object.keys(s.properties ?? {});
-  const key = props.length ? fc.constantFrom(...props) : fc.string({ maxLength: 10 });
+  const key = props.length ? fc.oneof(fc.constantFrom(...props), fc.string({ maxLength: 10 })) : fc.string({ maxLength: 10 });
   return fc
-    .tuple(valueFor(doc, s), fc.array(fc.tuple(fc.nat(9), key, anyJson), { minLength: 1, maxLength: 3 }))
+    .tuple(valid ?? valueFor(doc, s), fc.array(fc.tuple(fc.nat(9), fc.nat(), key, anyJson), { minLength: 1, maxLength: 2 }))
     .map(([base, edits]) => {
       if (typeof base !== "object" || base === null || Array.isArray(base)) return base;
-      // JSON round trip: a plain object whose own "__proto__" is data once serialized.
-      const o = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
-      for (const [how, k, junk] of edits) {
+      // JSON round trip: plain objects, whose own "__proto__" key is data once serialized.
+      const root = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+      for (const [how, where, k, junk] of edits) {
+        const targets = objectsIn(root);
+        const o = where % 3 === 0 ? root : targets[where % targets.length]!;
         switch (how) {
           case 0:
             delete o[k];
@@ -284,10 +307,10 @@ export function mutatedObject(doc: Doc, schema: Schema | undefined): fc.Arbitrar
             Object.defineProperty(o, "__proto__", { value: { [k]: junk, admin: true }, enumerable: true, configurable: true, writable: true });
             break;
           case 4:
-            (o as Record<string, unknown>)["constructor"] = { prototype: { [k]: junk } };
+            o["constructor"] = { prototype: { [k]: junk } };
             break;
           case 5:
-            o[k] = deepNest(200, junk);
+            o[k] = DEEP_MARKER;
             break;
           case 6:
             o[k] = [1e308, -1e308, 2 ** 64, Number.MAX_SAFE_INTEGER + 2][k.length % 4];
@@ -302,6 +325,6 @@ export function mutatedObject(doc: Doc, schema: Schema | undefined): fc.Arbitrar
             o[k] = o[k] === undefined ? junk : [o[k]];
         }
       }
-      return o;
+      return root;
     });
 }

@@ -2,7 +2,7 @@ import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { compress as zstdCompress } from "@mongodb-js/zstd";
 import { EDGE_SECRET, type Seeds } from "./app-under-test";
-import { anyJson, deref, hostileString, mutatedObject, nearValid, valueFor, type Schema } from "./openapi-arbitraries";
+import { anyJson, deref, hostileString, mutatedObject, nearValid, serializeJson, valueFor, type Schema } from "./openapi-arbitraries";
 import type { Operation } from "./operations";
 
 // One fuzz case = one HTTP request against one operation: path parameters, query string, headers
@@ -132,10 +132,15 @@ function headerSafe(s: string): string {
 
 function headersArb(seeds: Seeds, op: Operation, validOnly: boolean): fc.Arbitrary<[string, string][]> {
   const probeSecured = op.path.startsWith("/api/v1/test-list/");
-  const goodBearer = probeSecured ? fc.constant(seeds.probeToken) : fc.constantFrom(seeds.adminBearer, seeds.userBearer, seeds.probeToken);
+  // The right kind of token for the operation (a session for accounts, the login token for probes).
+  const goodBearer = probeSecured
+    ? fc.constant(seeds.probeToken)
+    : op.secured
+      ? fc.constantFrom(seeds.adminBearer, seeds.adminBearer, seeds.userBearer)
+      : fc.constantFrom(seeds.adminBearer, seeds.userBearer, seeds.probeToken);
   const authorization = fc.oneof(
-    { weight: 3, arbitrary: fc.constant(null) },
-    { weight: op.secured ? 6 : 2, arbitrary: goodBearer.map((t) => `Bearer ${t}`) },
+    { weight: validOnly ? 1 : 3, arbitrary: fc.constant(null) },
+    { weight: op.secured ? 8 : 2, arbitrary: goodBearer.map((t) => `Bearer ${t}`) },
     {
       weight: validOnly ? 0 : 2,
       arbitrary: fc.oneof(
@@ -200,8 +205,22 @@ const reportTemplate = measurement.map((m) => ({
  * Valid bodies the schema alone cannot produce (free-form strings with rules only the handler
  * knows), so these operations are reached beyond their validators too.
  */
+const oonirunDescriptor = fc.record({
+  name: fc.constantFrom("fuzz link", "ünïcödé 🙂"),
+  description: fc.constantFrom("a description", "x".repeat(500)),
+  nettests: fc.array(
+    fc.record({
+      test_name: fc.constantFrom("web_connectivity", "dnscheck"),
+      inputs: fc.constant(["https://a.example/"]),
+      inputs_extra: fc.constant([{ k: "v" }]),
+      options: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.boolean(), fc.integer(), fc.string({ maxLength: 8 })), { maxKeys: 3 }),
+    }),
+    { minLength: 1, maxLength: 2 },
+  ),
+});
+
 function knownBody(op: Operation): fc.Arbitrary<unknown> | null {
-  if (op.method !== "POST") return null;
+  if (op.method !== "POST" && op.method !== "PUT") return null;
   switch (op.path) {
     case "/report/{report_id}":
       return measurement.map((content) => ({ format: "json", content }));
@@ -211,6 +230,9 @@ function knownBody(op: Operation): fc.Arbitrary<unknown> | null {
       return reportTemplate;
     case "/api/v1/user_register":
       return fc.record({ email_address: fc.emailAddress(), redirect_to: fc.constantFrom("https://explorer.ooni.org/", "https://run.ooni.org/x", "https://evil.example/") });
+    case "/api/v2/oonirun/links":
+    case "/api/v2/oonirun/links/{oonirun_link_id}":
+      return oonirunDescriptor;
     case "/api/v1/set_session_expunge":
       return fc.record({ email_address: fc.emailAddress() });
     default:
@@ -254,7 +276,7 @@ function bodyArb(doc: Record<string, any>, op: Operation, validOnly: boolean): f
   }
   return fc.oneof(
     { weight: 6, arbitrary: json(valid) },
-    { weight: 4, arbitrary: json(mutatedObject(doc, op.body)) },
+    { weight: 4, arbitrary: json(mutatedObject(doc, op.body, valid)) },
     { weight: 1, arbitrary: json(anyJson) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("raw" as const), bytes: truncated, contentType: ct, encoding: fc.constant(null) }) },
     {
@@ -302,14 +324,14 @@ export async function materialize(c: FuzzCase): Promise<Request | null> {
     for (const [k, v] of c.headers) headers.append(k, v);
     const b = c.body;
     if (b.kind === "json") {
-      body = new TextEncoder().encode(JSON.stringify(b.value) ?? "null");
+      body = new TextEncoder().encode(serializeJson(b.value));
       if (b.contentType) headers.set("content-type", b.contentType);
     } else if (b.kind === "raw") {
       body = b.bytes;
       if (b.contentType) headers.set("content-type", b.contentType);
       if (b.encoding) headers.set("content-encoding", b.encoding);
     } else if (b.kind === "compressed") {
-      const plain = Buffer.from(JSON.stringify(b.value) ?? "null");
+      const plain = Buffer.from(serializeJson(b.value));
       let packed = b.encoding === "gzip" ? gzipSync(plain) : await zstdCompress(plain, 3);
       if (b.corrupt) packed = packed.subarray(0, Math.max(1, packed.length - 5));
       body = new Uint8Array(packed);
