@@ -51,7 +51,10 @@ export interface ForwardOptions {
  */
 export async function forwardToOrigin(req: Request, origin: OriginSettings, requestId: string, opts: ForwardOptions = {}): Promise<Response> {
   const incoming = new URL(req.url);
-  const target = new URL(incoming.pathname + incoming.search, origin.url);
+  // Concatenated, never resolved against origin.url: a path such as "//evil.example/x" is a
+  // protocol-relative reference, and resolving it would send the request (with the edge secret in
+  // X-OONI-Edge-Auth) to a host of the client's choosing.
+  const target = new URL(origin.url.origin + incoming.pathname + incoming.search);
   const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.body !== null;
   if (hasBody && declaredTooLarge(req, origin.maxBodyBytes)) {
     return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
