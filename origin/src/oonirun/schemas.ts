@@ -116,7 +116,7 @@ export const EngineRequest = z
     is_charging: z.boolean().default(false),
     run_type: z.enum(["timed", "manual"]).default("timed"),
     probe_cc: z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).default("ZZ"),
-    probe_asn: z.string().regex(/^AS[0-9]{1,10}$/i, { error: 'must look like "AS1234"' }).default("AS0"),
+    probe_asn: z.string().regex(/^[Aa][Ss][0-9]{1,10}$/, { error: 'must look like "AS1234"' }).default("AS0"),
     network_type: z.string().regex(/^[A-Za-z0-9_]{0,32}$/).optional(),
     website_category_codes: z.array(z.string().regex(/^[A-Za-z]{1,20}$/)).max(100).default([]),
   })
