@@ -14,7 +14,7 @@ import { fuzzSeed, seedFor } from "./seed";
 // nothing escapes as an unhandled rejection or exception.
 
 // FUZZ_RUNS overrides both scales (e.g. for a long soak of one operation with -t).
-const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : scale(150, 10_000);
+const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : scale(100, 10_000);
 const SEED = fuzzSeed();
 const LANES = Math.max(1, Number(process.env.FUZZ_LANES ?? 4));
 const DEBUG = process.env.FUZZ_DEBUG === "1"; // print the commonest error answers per operation
