@@ -52,6 +52,16 @@ describe("routing", () => {
     await near.arrayBuffer();
   });
 
+  it("keeps a path starting with // as a path on the origin, never as another host (found by fuzzing)", async () => {
+    // Resolved as a URL reference, "//report/x" named the host "report" (a DNS failure, 502) and
+    // "//attacker.example/" would have received the request and the edge's shared secret.
+    for (const p of ["//report/x", "//127.0.0.1:1/health", "///x"]) {
+      const res = await worker.fetch(`https://api.example.org${p}?q=1`);
+      expect(res.status, p).toBe(404);
+      expect(await res.json()).toMatchObject({ error: "not found", path: p });
+    }
+  });
+
   it("serves robots.txt itself, on helper hostnames too", async () => {
     const res = await worker.fetch("https://0.th.localhost/robots.txt");
     expect(res.status).toBe(200);

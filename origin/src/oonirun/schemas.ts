@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "../http/json-depth";
 import { parseTime } from "./write-api";
 
 // OONI Run v2 descriptors (spec bk-005; field names as in docs/../probe-contract): what a link
@@ -9,7 +10,10 @@ export const DYNAMIC_TARGETS = ["websites_list_prioritized"] as const;
 
 const TestName = z.string().regex(/^[a-z0-9_]{2,100}$/, { error: "must be a test name such as web_connectivity" });
 const Input = z.string().min(1).max(2048);
-const Extra = z.record(z.string(), z.unknown());
+// Free-form, but bounded in depth: stored descriptors go through recursive serialisation.
+const shallow = <T extends z.ZodType>(schema: T) =>
+  schema.refine((v) => !jsonDepthExceeds(v, MAX_JSON_DEPTH), { error: `must not nest deeper than ${MAX_JSON_DEPTH} levels` });
+const Extra = shallow(z.record(z.string(), z.unknown()));
 
 export const NettestInput = z
   .object({
@@ -17,7 +21,7 @@ export const NettestInput = z
     inputs: z.array(Input).max(10_000).nullish(),
     inputs_extra: z.array(Extra).max(10_000).nullish(),
     targets_name: z.enum(DYNAMIC_TARGETS).nullish(),
-    options: z.record(z.string(), z.unknown()).nullish(),
+    options: shallow(z.record(z.string(), z.unknown())).nullish(),
     is_background_run_enabled: z.boolean().default(true),
     is_manual_run_enabled: z.boolean().default(true),
   })
@@ -112,7 +116,7 @@ export const EngineRequest = z
     is_charging: z.boolean().default(false),
     run_type: z.enum(["timed", "manual"]).default("timed"),
     probe_cc: z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).default("ZZ"),
-    probe_asn: z.string().regex(/^AS[0-9]{1,10}$/i, { error: 'must look like "AS1234"' }).default("AS0"),
+    probe_asn: z.string().regex(/^[Aa][Ss][0-9]{1,10}$/, { error: 'must look like "AS1234"' }).default("AS0"),
     network_type: z.string().regex(/^[A-Za-z0-9_]{0,32}$/).optional(),
     website_category_codes: z.array(z.string().regex(/^[A-Za-z]{1,20}$/)).max(100).default([]),
   })

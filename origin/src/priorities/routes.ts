@@ -71,7 +71,7 @@ const debugRoute = createRoute({
       probe_cc: z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).default("ZZ"),
       probe_asn: z
         .string()
-        .regex(/^(AS)?[0-9]{1,10}$/i, { error: 'must be a number or "AS1234"' })
+        .regex(/^([Aa][Ss])?[0-9]{1,10}$/, { error: 'must be a number or "AS1234"' })
         .transform((v) => Number(v.replace(/^AS/i, "")))
         .refine((n) => n <= 4_294_967_295, { error: "is out of range" })
         .optional(),

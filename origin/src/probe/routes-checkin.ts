@@ -29,7 +29,7 @@ const CheckInRequest = z
     charging: z.boolean().default(true),
     on_wifi: z.boolean().optional(),
     platform: z.string().max(100).optional(),
-    probe_asn: z.string().regex(/^AS[0-9]{1,10}$/i, { error: 'must look like "AS1234"' }).default("AS0"),
+    probe_asn: z.string().regex(/^[Aa][Ss][0-9]{1,10}$/, { error: 'must look like "AS1234"' }).default("AS0"),
     probe_cc: z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).default("ZZ"),
     run_type: z.string().max(32).default("timed"),
     software_name: z.string().max(100).optional(),

@@ -16,6 +16,9 @@ export function parseInstant(s: string): Date | null {
   iso = iso.replace(/([+-]\d{2})(\d{2})$/, "$1:$2");
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return null;
+  // A zone offset can carry 9999-12-31 past year 9999; ClickHouse cannot parse the resulting
+  // "+010000-…" DateTime parameter and the query failed with a 500.
+  if (d.getUTCFullYear() > 9999) return null;
   // Reject calendar overflow such as 2024-02-30, which Date would silently roll over.
   const [y, m, day] = s.slice(0, 10).split("-").map(Number) as [number, number, number];
   const probe = new Date(Date.UTC(y, m - 1, day));

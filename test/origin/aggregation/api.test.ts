@@ -198,6 +198,8 @@ describe("invalid parameters", () => {
     ["since=yesterday", "since"],
     ["since=2024-13-01", "since"],
     ["until=2024-02-30", "until"],
+    ["until=9999-12-31T23:59:59-14:00", "until"], // past year 9999 in UTC: was a 500 (found by fuzzing)
+    ["since=9999-12-31T23:00-0100", "since"],
     ["since=2024-03-10&until=2024-03-10", "until"],
     ["since=2024-03-10&until=2024-03-01", "until"],
     ["time_grain=minute", "time_grain"],
@@ -296,6 +298,9 @@ describe("units", () => {
     expect(parseInstant("2023-02-29")).toBeNull();
     expect(parseInstant("2024-03-10T25:00")).toBeNull();
     expect(parseInstant("10/03/2024")).toBeNull();
+    // Within year 9999 in UTC only: later instants are not valid ClickHouse DateTime parameters.
+    expect(parseInstant("9999-12-31T23:59:59Z")).not.toBeNull();
+    expect(parseInstant("9999-12-31T23:59:59-14:00")).toBeNull();
   });
 
   it("cache policy: the settle boundary and If-None-Match forms", () => {

@@ -163,6 +163,33 @@ describe("create", () => {
   });
 });
 
+describe("deeply nested free-form fields (found by fuzzing: a 500 from stack overflow)", () => {
+  // Built as text: the test's own JSON.stringify would overflow on such a value too.
+  const nested = (levels: number) => '{"a":'.repeat(levels) + "1" + "}".repeat(levels);
+  const body = (nettest: string) => JSON.stringify(descriptor({ nettests: ["__NETTEST__"] })).replace('"__NETTEST__"', nettest);
+
+  it("options or an inputs_extra entry nested 20,000 levels deep → 400 naming the field, on create and edit", async () => {
+    const link = await createLink();
+    const cases = [
+      ['{"test_name":"web_connectivity","options":' + nested(20_000) + "}", "nettests.0.options"],
+      ['{"test_name":"web_connectivity","inputs":["https://example.com/"],"inputs_extra":[' + nested(20_000) + "]}", "nettests.0.inputs_extra.0"],
+    ] as const;
+    for (const [nettest, parameter] of cases) {
+      for (const [method, p] of [["POST", LINKS], ["PUT", `${LINKS}/${link.oonirun_link_id}`]] as const) {
+        const r = await req(method, p, { bearer: who.owner, body: body(nettest) });
+        expect(r.status, `${method} ${parameter}: ${r.text}`).toBe(400);
+        expect(r.json).toMatchObject({ parameter, error: expect.stringContaining("nest") });
+      }
+    }
+  });
+
+  it("nesting within the bound (32 levels) is stored and read back as sent", async () => {
+    const r = await req("POST", LINKS, { bearer: who.owner, body: body('{"test_name":"web_connectivity","options":' + nested(31) + "}") });
+    expect(r.status, r.text).toBe(200);
+    expect(JSON.stringify(r.json.nettests[0].options)).toBe(nested(31));
+  });
+});
+
 describe("read", () => {
   let link: Record<string, any>;
   beforeAll(async () => {
