@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../../bridge-config/load";
+import { loadBridgeConfig, renderWorkerConfig, validateBridgeConfig, type BridgeConfig } from "../../bridge-config/load";
 import { repoRoot } from "../support/origin-process";
 
 // The real edge Worker under `wrangler dev` (workerd) on a random loopback port, configured from
@@ -29,11 +29,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEdgeProcess(opts: { originUrl: string; edgeSecret: string; startTimeoutMs?: number }): Promise<EdgeProcess> {
+export interface EdgeOptions {
+  originUrl: string;
+  edgeSecret: string;
+  startTimeoutMs?: number;
+  /** Changes to the default bridge configuration (after origin.url is set), e.g. a pool of real helpers or shorter timeouts. */
+  configure?: (config: BridgeConfig) => BridgeConfig;
+  /** More Worker vars, e.g. ORIGIN_TIMEOUT_MS. */
+  vars?: Record<string, string>;
+  /** Expose `/cdn-cgi/handler/scheduled` (the cron trigger: a round of helper health checks). */
+  testScheduled?: boolean;
+}
+
+export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const persist = mkdtempSync(path.join(tmpdir(), "ooni-edge-wrangler-"));
   const bridge = loadBridgeConfig();
-  const workerConfig = validateBridgeConfig({ ...bridge, origin: { ...bridge.origin, url: opts.originUrl } }, "test");
+  const withOrigin: BridgeConfig = { ...bridge, origin: { ...bridge.origin, url: opts.originUrl } };
+  const workerConfig = validateBridgeConfig(opts.configure ? opts.configure(withOrigin) : withOrigin, "test");
+  const extraVars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child: ChildProcess = spawn(
     path.join(repoRoot, "node_modules/.bin/wrangler"),
     [
@@ -45,6 +59,8 @@ export async function startEdgeProcess(opts: { originUrl: string; edgeSecret: st
       "--persist-to", persist,
       "--var", `BRIDGE_CONFIG:${renderWorkerConfig(workerConfig)}`,
       "--var", `EDGE_SHARED_SECRET:${opts.edgeSecret}`,
+      ...extraVars,
+      ...(opts.testScheduled ? ["--test-scheduled"] : []),
       "--show-interactive-dev-session=false",
       "--log-level", "warn",
     ],
