@@ -62,7 +62,7 @@ export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> 
       ...extraVars,
       ...(opts.testScheduled ? ["--test-scheduled"] : []),
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
+      "--log-level", process.env.EDGE_LOG_LEVEL ?? "warn",
     ],
     {
       cwd: repoRoot,
