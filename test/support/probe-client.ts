@@ -157,3 +157,8 @@ export async function submitMeasurement(ctx: ClientContext, ledger: Ledger, m: M
 export async function explorerGet(ctx: ClientContext, path: string): Promise<number> {
   return (await once(ctx, "explorer_get", "GET", path)).status;
 }
+
+/** A web-connectivity control request (`POST /` to a bridge, or to a helper directly); not retried. */
+export async function thControl(ctx: ClientContext, body: string): Promise<number> {
+  return (await once(ctx, "th_control", "POST", "/", body)).status;
+}
