@@ -101,7 +101,12 @@ export async function runLoad(stack: LoadStack, opts: LoadOptions): Promise<Load
       log: (a) => attempts.push(a),
       retryUntil: stopAt + 60_000,
     });
-    const api = base(opts.via === "edge" ? stack.edge.url : stack.origin.url);
+    // Straight to the origin, a client carries what the edge would add (its address, the shared
+    // secret), so the origin does the same work (GeoIP, quotas) as behind the edge.
+    const api =
+      opts.via === "edge"
+        ? base(stack.edge.url)
+        : { ...base(stack.origin.url), extraHeaders: { "x-forwarded-for": ip, "x-ooni-edge-auth": stack.edgeSecret } };
     const th = base(opts.via === "edge" ? stack.edge.url : stack.helpers[i % stack.helpers.length]!.url);
     // Clients start spread over the first second, not all in the same millisecond.
     await new Promise((r) => setTimeout(r, Math.random() * 1_000));

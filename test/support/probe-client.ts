@@ -31,13 +31,15 @@ export interface ClientContext {
   log(a: Attempt): void;
   /** Retries stop after this time (performance.now()). */
   retryUntil: number;
+  /** Sent with every request (e.g. what the edge adds, for a baseline straight to the origin). */
+  extraHeaders?: Record<string, string>;
 }
 
 export class GaveUp extends Error {}
 
 async function once(ctx: ClientContext, kind: Kind, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
   const t0 = performance.now();
-  const headers: Record<string, string> = { "user-agent": ENGINE_USER_AGENT, "cf-connecting-ip": ctx.clientIp };
+  const headers: Record<string, string> = { "user-agent": ENGINE_USER_AGENT, "cf-connecting-ip": ctx.clientIp, ...ctx.extraHeaders };
   if (body !== undefined) headers["content-type"] = "application/json";
   try {
     const res = await undiciFetch(`${ctx.baseUrl}${path}`, {
