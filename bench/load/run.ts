@@ -6,7 +6,7 @@
 // acknowledged vs stored measurements (spool and ClickHouse) and the origin's memory over time.
 // Bounded in time (hard limit) and in requests; everything it starts is stopped at the end.
 //
-//   node --import tsx bench/load/run.ts [--clients 200] [--duration 180] [--baseline 30] [--think-ms 100]
+//   node --import tsx bench/load/run.ts [--clients 200] [--duration 180] [--baseline 30] [--think-ms 250]
 
 import { parseArgs } from "node:util";
 import { formatStats, memory, runLoad, stats, verifyRun, type LoadRun } from "../../test/support/load";
@@ -17,7 +17,7 @@ const { values } = parseArgs({
     clients: { type: "string", default: "200" },
     duration: { type: "string", default: "180" },
     baseline: { type: "string", default: "30" },
-    "think-ms": { type: "string", default: "100" },
+    "think-ms": { type: "string", default: "250" },
   },
 });
 const CLIENTS = Number(values.clients);

@@ -15,6 +15,8 @@ export interface EdgeProcess {
   url: string;
   port: number;
   logs: string[];
+  /** wrangler's process (its group holds workerd). */
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> 
       ...extraVars,
       ...(opts.testScheduled ? ["--test-scheduled"] : []),
       "--show-interactive-dev-session=false",
+      // EDGE_LOG_LEVEL=debug shows wrangler's proxy and reloads when a test needs diagnosing.
       "--log-level", process.env.EDGE_LOG_LEVEL ?? "warn",
     ],
     {
@@ -95,6 +98,7 @@ export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> 
     url,
     port,
     logs,
+    child,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         try {

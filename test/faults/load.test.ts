@@ -48,6 +48,10 @@ describe("load through edge and origin", () => {
       unacknowledged_copies: stored.unacknowledged_copies,
       fastpath_catch_up_ms: stored.fastpathCatchUpMs,
     });
+    if (s.all.errors > 0) {
+      console.log(`edge process: exit code ${stack.edge.child.exitCode}, signal ${stack.edge.child.signalCode}; last log lines:`);
+      console.log(stack.edge.logs.filter((l) => l.trim()).slice(-40).join("\n"));
+    }
     expect(s.errorSamples).toEqual([]);
     expect(run.gaveUp).toEqual([]);
     expect(s.all.errors).toBe(0);

@@ -34,12 +34,14 @@ const EXPLORER_PATHS = [
   "/api/_/global_overview",
 ];
 
+const MEASUREMENTS_PER_SESSION = 8;
+
 export interface LoadOptions {
   clients: number;
   durationS: number;
   /** "edge": everything through the Worker. "direct": API calls to the origin, control requests to a helper. */
   via: "edge" | "direct";
-  /** Mean pause between a client's requests (uniform 0..2×). */
+  /** Mean pause between a client's requests (uniform 0..2×); a real web_connectivity measurement takes seconds. */
   thinkMs?: number;
   /** No new session starts once this many requests were sent. */
   maxRequests?: number;
@@ -75,7 +77,7 @@ export async function runLoad(stack: LoadStack, opts: LoadOptions): Promise<Load
   const large = templates.filter((m) => JSON.stringify(m).length > 100_000);
   const pick = (): Measurement =>
     large.length > 0 && Math.random() < 0.01 ? large[Math.floor(Math.random() * large.length)]! : small[Math.floor(Math.random() * small.length)]!;
-  const thinkMs = opts.thinkMs ?? 100;
+  const thinkMs = opts.thinkMs ?? 250;
   const maxRequests = opts.maxRequests ?? opts.clients * opts.durationS * 20;
   const dispatcher = new Agent({ connections: opts.clients * 2, keepAliveTimeout: 30_000 });
   const attempts: Attempt[] = [];
@@ -116,7 +118,8 @@ export async function runLoad(stack: LoadStack, opts: LoadOptions): Promise<Load
         await checkIn(api);
         await think();
         const rid = await openReport(api, m);
-        for (let k = 0; k < 3; k++) {
+        // A probe checks in once per run, then measures URL after URL: a control request, a submission.
+        for (let k = 0; k < MEASUREMENTS_PER_SESSION; k++) {
           await think();
           await thControl(th, control);
           await think();

@@ -69,6 +69,8 @@ export async function controlRequest(
   } catch (err) {
     const name = (err as Error).name;
     const hung = name === "TimeoutError" || name === "AbortError";
-    return { status: 0, helper: null, attempts: 0, ms: performance.now() - t0, json: null, hung, transportError: hung ? null : String((err as Error).message) };
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const detail = `${(err as Error).message}${cause ? `: ${cause.code ?? ""} ${cause.message ?? ""}` : ""}`;
+    return { status: 0, helper: null, attempts: 0, ms: performance.now() - t0, json: null, hung, transportError: hung ? null : detail };
   }
 }
