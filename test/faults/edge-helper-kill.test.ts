@@ -132,6 +132,10 @@ describe("a test helper SIGKILLed mid-request", () => {
       failed_over: failedOver.length,
       max_latency_ms: Math.round(maxMs),
     });
+    if (transport.length + jsonErrors.length > 0) {
+      console.log(`edge process: exit code ${edge.child.exitCode}, signal ${edge.child.signalCode}; JSON errors: ${JSON.stringify(jsonErrors.slice(0, 3).map((s) => s.json))}`);
+      console.log(edge.logs.filter((l) => l.trim()).slice(-40).join("\n"));
+    }
     expect(hung).toBe(0);
     expect(transport.map((t) => `${t.transportError} at ${Math.round(t.startedAt - killedAt)} ms from the kill`).slice(0, 20)).toEqual([]);
     expect(ok.length + jsonErrors.length).toBe(sent.length);
