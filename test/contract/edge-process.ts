@@ -41,6 +41,11 @@ export interface EdgeOptions {
   vars?: Record<string, string>;
   /** Expose `/cdn-cgi/handler/scheduled` (the cron trigger: a round of helper health checks). */
   testScheduled?: boolean;
+  /**
+   * The same runtime without the DevTools inspector (test/support/wrangler-dev-main.ts): for load,
+   * where wrangler's inspector proxy cannot keep up with hundreds of concurrent requests.
+   */
+  noInspector?: boolean;
 }
 
 export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> {
@@ -50,9 +55,27 @@ export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> 
   const withOrigin: BridgeConfig = { ...bridge, origin: { ...bridge.origin, url: opts.originUrl } };
   const workerConfig = validateBridgeConfig(opts.configure ? opts.configure(withOrigin) : withOrigin, "test");
   const extraVars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const logLevel = process.env.EDGE_LOG_LEVEL ?? "warn";
+  const launcher = opts.noInspector
+    ? [
+        process.execPath,
+        [
+          "--import", "tsx",
+          path.join(repoRoot, "test/support/wrangler-dev-main.ts"),
+          JSON.stringify({
+            configPath: path.join(repoRoot, "wrangler.toml"),
+            port,
+            persist,
+            logLevel,
+            testScheduled: opts.testScheduled ?? false,
+            vars: { BRIDGE_CONFIG: renderWorkerConfig(workerConfig), EDGE_SHARED_SECRET: opts.edgeSecret, ...opts.vars },
+          }),
+        ],
+      ] as const
+    : null;
   const child: ChildProcess = spawn(
-    path.join(repoRoot, "node_modules/.bin/wrangler"),
-    [
+    launcher ? launcher[0] : path.join(repoRoot, "node_modules/.bin/wrangler"),
+    launcher ? [...launcher[1]] : [
       "dev",
       "--config", path.join(repoRoot, "wrangler.toml"),
       "--ip", "127.0.0.1",
@@ -65,7 +88,7 @@ export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> 
       ...(opts.testScheduled ? ["--test-scheduled"] : []),
       "--show-interactive-dev-session=false",
       // EDGE_LOG_LEVEL=debug shows wrangler's proxy and reloads when a test needs diagnosing.
-      "--log-level", process.env.EDGE_LOG_LEVEL ?? "warn",
+      "--log-level", logLevel,
     ],
     {
       cwd: repoRoot,

@@ -48,6 +48,7 @@ beforeAll(async () => {
     originUrl: "http://127.0.0.1:9", // helper traffic never reaches the origin
     edgeSecret: randomBytes(24).toString("hex"),
     testScheduled: true,
+    noInspector: true,
     configure: (c) => ({
       ...c,
       admin: { ...c.admin, status_token: STATUS_TOKEN },

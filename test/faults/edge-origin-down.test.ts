@@ -31,7 +31,7 @@ const dispatcher = new Agent({ connections: 256 });
 
 beforeAll(async () => {
   origin = await startOriginProcess({ dataDir, env: ORIGIN_ENV });
-  edge = await startEdgeProcess({ originUrl: origin.url, edgeSecret, vars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) } });
+  edge = await startEdgeProcess({ originUrl: origin.url, edgeSecret, noInspector: true, vars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) } });
 }, 150_000);
 
 afterAll(async () => {

@@ -27,6 +27,7 @@ beforeAll(async () => {
   edge = await startEdgeProcess({
     originUrl: origin.url,
     edgeSecret,
+    noInspector: true,
     vars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) },
     // No stale-while-revalidate on the aggregation: past its 2 s the entry is only good as stale-if-error.
     configure: (c) => ({

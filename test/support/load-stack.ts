@@ -27,6 +27,7 @@ export async function startLoadStack(opts: { helpers?: number; originEnv?: Recor
   const edge = await startEdgeProcess({
     originUrl: origin.url,
     edgeSecret,
+    noInspector: true,
     configure: (c) => ({
       ...c,
       helpers: { ...c.helpers, pool: helpers.map((h, i) => ({ id: `th-${i}`, url: h.url, weight: 1, canary: false, drained: false })) },
