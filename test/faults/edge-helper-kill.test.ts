@@ -116,7 +116,8 @@ describe("a test helper SIGKILLed mid-request", () => {
     const jsonErrors = sent.filter((s) => s.status >= 400 && typeof s.json?.error === "string");
     const maxMs = Math.max(...sent.map((s) => s.ms));
     // In flight to the victim when it was killed. Those whose answer the edge had already read
-    // before the kill come from the victim; the rest must have come from another helper.
+    // before the kill come from the victim (however late they reach the client); the rest were
+    // answered by another helper.
     const cutByKill = sent.filter((s) => s.startedAt < killedAt && s.endedAt > killedAt && order[s.client]![0] === victimId);
     const rescued = cutByKill.filter((s) => s.status === 200 && s.helper !== victimId);
     const failedOver = sent.filter((s) => s.status === 200 && s.attempts > 1);
@@ -147,7 +148,6 @@ describe("a test helper SIGKILLed mid-request", () => {
     for (const s of ok) expect(s.json).toHaveProperty("http_request.status_code", 200);
     // The kill did cut requests, and another helper answered them.
     expect(rescued.length).toBeGreaterThan(0);
-    for (const s of cutByKill) if (s.endedAt > deadAt + 100) expect(s.helper).not.toBe(victimId);
 
     // Stickiness: survivors' networks kept their helper throughout; the victim's networks were
     // served by it before the kill and by their runner-up after.
