@@ -34,7 +34,8 @@ const EXPLORER_PATHS = [
   "/api/_/global_overview",
 ];
 
-const MEASUREMENTS_PER_SESSION = 8;
+/** A timed run checks in and gets 20 URLs (probe-contract: check-in on battery), then measures them. */
+const MEASUREMENTS_PER_SESSION = 20;
 
 export interface LoadOptions {
   clients: number;

@@ -64,7 +64,7 @@ async function once(ctx: ClientContext, kind: Kind, method: string, path: string
     const name = (err as Error).name;
     const hung = name === "TimeoutError" || name === "AbortError";
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    ctx.log({ kind, status: 0, ms: performance.now() - t0, at: performance.now(), hung, jsonError: false, detail: hung ? "hang" : (cause?.code ?? cause?.message ?? String(err)) });
+    ctx.log({ kind, status: 0, ms: performance.now() - t0, at: performance.now(), hung, jsonError: false, detail: hung ? "hang" : cause ? `${cause.code ?? ""} ${cause.message ?? ""}`.trim() : String(err) });
     return { status: 0, text: "" };
   }
 }
