@@ -162,7 +162,17 @@ function pct(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export function stats(run: LoadRun): { all: KindStats; byKind: Record<string, KindStats>; errorSamples: string[] } {
+/**
+ * A failure of the local runtime rather than an answer of ours: the connection to `wrangler dev`
+ * broke (no HTTP answer, not a hang), or a 5xx that is not our JSON error — wrangler's dev proxy
+ * ("Your worker restarted mid-request") or miniflare's entry worker ("Network connection lost").
+ * Every answer the Worker or the origin gives is JSON; these come from the tooling around it.
+ */
+export function isRuntimeFailure(a: Attempt): boolean {
+  return (a.status === 0 && !a.hung) || (a.status >= 500 && !a.jsonError);
+}
+
+export function stats(run: LoadRun): { all: KindStats; byKind: Record<string, KindStats>; errorSamples: string[]; runtimeFailures: number; ourErrors: number } {
   const of = (list: Attempt[]): KindStats => {
     const ms = list.map((a) => a.ms).sort((a, b) => a - b);
     return {
@@ -178,7 +188,9 @@ export function stats(run: LoadRun): { all: KindStats; byKind: Record<string, Ki
   const byKind: Record<string, KindStats> = {};
   for (const k of KINDS) byKind[k] = of(run.attempts.filter((a) => a.kind === k));
   const errorSamples = [...new Set(run.attempts.filter((a) => a.status !== 200).map((a) => `${a.kind} ${a.status} ${a.detail ?? ""}`.slice(0, 200)))].slice(0, 10);
-  return { all: of(run.attempts), byKind, errorSamples };
+  const failed = run.attempts.filter((a) => a.status !== 200);
+  const runtimeFailures = failed.filter(isRuntimeFailure).length;
+  return { all: of(run.attempts), byKind, errorSamples, runtimeFailures, ourErrors: failed.length - runtimeFailures };
 }
 
 /**
