@@ -43,20 +43,64 @@ export async function readBounded(req: Request, limit: number): Promise<ArrayBuf
   return out.buffer;
 }
 
-/** A pass-through stream that fails with BodyTooLarge once more than `limit` bytes went through. */
-export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onTooLarge: () => void): ReadableStream<Uint8Array> {
+export interface Upload {
+  /** What goes to the origin: the client's body, counted. */
+  stream: ReadableStream<Uint8Array>;
+  /** Reads and discards what the client has not sent yet (up to the limit); never throws. */
+  drain(): Promise<void>;
+}
+
+/**
+ * The client's body on its way to the origin, failing with BodyTooLarge once more than `limit` bytes
+ * went through. Pull-based over the source's reader rather than pipeThrough, so that every read,
+ * error and cancel is ours to handle: when the origin connection drops mid-upload, pipeThrough's
+ * internal pipe rejected as an uncaught error ("Network connection lost", "Can't read from request
+ * stream after response has been sent"). When the upload to the origin stops early, the source is
+ * not cancelled: drain() takes the rest from the client, so that the error answer reaches a client
+ * that is still sending instead of a broken connection.
+ */
+export function countedUpload(body: ReadableStream<Uint8Array>, limit: number, onTooLarge: () => void): Upload {
   let total = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        total += chunk.byteLength;
-        if (total > limit) {
-          onTooLarge();
-          controller.error(new BodyTooLarge(limit));
-          return;
+  let over = false;
+  const reader = body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        controller.error(err);
+        return;
+      }
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      total += next.value.byteLength;
+      if (total > limit) {
+        over = true;
+        onTooLarge();
+        controller.error(new BodyTooLarge(limit));
+        await reader.cancel().catch(() => undefined);
+        return;
+      }
+      controller.enqueue(next.value);
+    },
+  });
+  return {
+    stream,
+    async drain() {
+      try {
+        while (!over) {
+          const next = await reader.read();
+          if (next.done) return;
+          total += next.value.byteLength;
+          if (total > limit) over = true;
         }
-        controller.enqueue(chunk);
-      },
-    }),
-  );
+        await reader.cancel().catch(() => undefined);
+      } catch {
+        // the client went away: nothing left to take
+      }
+    },
+  };
 }

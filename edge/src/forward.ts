@@ -1,5 +1,5 @@
 import { BRIDGE_HOST_HEADER, EDGE_AUTH_HEADER, FORWARDED_FOR_HEADER, REQUEST_ID_HEADER } from "#shared/edge-protocol";
-import { declaredTooLarge, limitStream } from "./body";
+import { BodyTooLarge, countedUpload, declaredTooLarge, readBounded, type Upload } from "./body";
 import { jsonError } from "./errors";
 import { HOP_AND_ADDRESS_HEADERS } from "./hop-headers";
 
@@ -17,6 +17,9 @@ const DROP = new Set<string>([
   EDGE_AUTH_HEADER,
   BRIDGE_HOST_HEADER,
 ]);
+
+/** Request bodies up to this size are read into memory before they are forwarded (see forwardToOrigin). */
+const BUFFER_BELOW_BYTES = 1 << 20;
 
 // A cache fill is shared by every client: it must not turn into a 304 or a 206 for one of them.
 const CONDITIONAL = ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range"];
@@ -70,19 +73,39 @@ export async function forwardToOrigin(req: Request, origin: OriginSettings, requ
   let tooLarge = false;
   const headers = originHeaders(req, origin.edgeSecret, requestId);
   if (opts.unconditional) for (const h of CONDITIONAL) headers.delete(h);
-  // A body without Content-Length is counted as it streams. Past the limit the upload is aborted:
-  // ending the stream with an error alone lets workerd finish the chunked body cleanly, and the
-  // origin would take the truncated body for the whole one.
+  // A streamed body is counted as it goes. Past the limit the upload is aborted: ending the stream
+  // with an error alone lets workerd finish the chunked body cleanly, and the origin would take the
+  // truncated body for the whole one.
   const abort = new AbortController();
   const onTooLarge = () => {
     tooLarge = true;
     abort.abort();
   };
+  let body: BodyInit | null = null;
+  let upload: Upload | null = null;
+  if (hasBody) {
+    const declared = req.headers.get("content-length");
+    if (declared === null || Number(declared) <= BUFFER_BELOW_BYTES) {
+      // Small bodies (every measurement a probe sends) and bodies without a length (rare: probes
+      // always declare one) are read whole, counted against the limit, before the origin is
+      // contacted: a failed origin request then leaves nothing of the client's upload pending,
+      // and no JS stream feeds the origin request (its pump failing surfaced as uncaught errors).
+      try {
+        body = await readBounded(req, origin.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
+        return jsonError(400, "could not read the request body", { request_id: requestId });
+      }
+    } else {
+      upload = countedUpload(req.body!, origin.maxBodyBytes, onTooLarge);
+      body = upload.stream;
+    }
+  }
   try {
     const res = await fetch(target, {
       method: req.method,
       headers,
-      body: hasBody ? limitStream(req.body!, origin.maxBodyBytes, onTooLarge) : null,
+      body,
       redirect: "manual",
       signal: AbortSignal.any([AbortSignal.timeout(origin.timeoutMs), abort.signal]),
     });
@@ -93,6 +116,9 @@ export async function forwardToOrigin(req: Request, origin: OriginSettings, requ
     // Re-wrap so headers are mutable for the layers above (cache markers, CORS).
     return new Response(res.body, res);
   } catch (err) {
+    // Whatever the client has not sent yet is taken first: answering in the middle of its upload
+    // can break the connection before the JSON error reaches it.
+    if (!tooLarge) await upload?.drain();
     if (tooLarge) return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
     const name = (err as Error).name;
     if (name === "TimeoutError" || name === "AbortError") {

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../../bridge-config/load";
+import { loadBridgeConfig, renderWorkerConfig, validateBridgeConfig, type BridgeConfig } from "../../bridge-config/load";
 import { repoRoot } from "../support/origin-process";
 
 // The real edge Worker under `wrangler dev` (workerd) on a random loopback port, configured from
@@ -15,6 +15,8 @@ export interface EdgeProcess {
   url: string;
   port: number;
   logs: string[];
+  /** wrangler's process (its group holds workerd). */
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -29,14 +31,51 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEdgeProcess(opts: { originUrl: string; edgeSecret: string; startTimeoutMs?: number }): Promise<EdgeProcess> {
+export interface EdgeOptions {
+  originUrl: string;
+  edgeSecret: string;
+  startTimeoutMs?: number;
+  /** Changes to the default bridge configuration (after origin.url is set), e.g. a pool of real helpers or shorter timeouts. */
+  configure?: (config: BridgeConfig) => BridgeConfig;
+  /** More Worker vars, e.g. ORIGIN_TIMEOUT_MS. */
+  vars?: Record<string, string>;
+  /** Expose `/cdn-cgi/handler/scheduled` (the cron trigger: a round of helper health checks). */
+  testScheduled?: boolean;
+  /**
+   * The same runtime without the DevTools inspector (test/support/wrangler-dev-main.ts): for load,
+   * where wrangler's inspector proxy cannot keep up with hundreds of concurrent requests.
+   */
+  noInspector?: boolean;
+}
+
+export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const persist = mkdtempSync(path.join(tmpdir(), "ooni-edge-wrangler-"));
   const bridge = loadBridgeConfig();
-  const workerConfig = validateBridgeConfig({ ...bridge, origin: { ...bridge.origin, url: opts.originUrl } }, "test");
+  const withOrigin: BridgeConfig = { ...bridge, origin: { ...bridge.origin, url: opts.originUrl } };
+  const workerConfig = validateBridgeConfig(opts.configure ? opts.configure(withOrigin) : withOrigin, "test");
+  const extraVars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const logLevel = process.env.EDGE_LOG_LEVEL ?? "warn";
+  const launcher = opts.noInspector
+    ? [
+        process.execPath,
+        [
+          "--import", "tsx",
+          path.join(repoRoot, "test/support/wrangler-dev-main.ts"),
+          JSON.stringify({
+            configPath: path.join(repoRoot, "wrangler.toml"),
+            port,
+            persist,
+            logLevel,
+            testScheduled: opts.testScheduled ?? false,
+            vars: { BRIDGE_CONFIG: renderWorkerConfig(workerConfig), EDGE_SHARED_SECRET: opts.edgeSecret, ...opts.vars },
+          }),
+        ],
+      ] as const
+    : null;
   const child: ChildProcess = spawn(
-    path.join(repoRoot, "node_modules/.bin/wrangler"),
-    [
+    launcher ? launcher[0] : path.join(repoRoot, "node_modules/.bin/wrangler"),
+    launcher ? [...launcher[1]] : [
       "dev",
       "--config", path.join(repoRoot, "wrangler.toml"),
       "--ip", "127.0.0.1",
@@ -45,8 +84,11 @@ export async function startEdgeProcess(opts: { originUrl: string; edgeSecret: st
       "--persist-to", persist,
       "--var", `BRIDGE_CONFIG:${renderWorkerConfig(workerConfig)}`,
       "--var", `EDGE_SHARED_SECRET:${opts.edgeSecret}`,
+      ...extraVars,
+      ...(opts.testScheduled ? ["--test-scheduled"] : []),
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
+      // EDGE_LOG_LEVEL=debug shows wrangler's proxy and reloads when a test needs diagnosing.
+      "--log-level", logLevel,
     ],
     {
       cwd: repoRoot,
@@ -79,6 +121,7 @@ export async function startEdgeProcess(opts: { originUrl: string; edgeSecret: st
     url,
     port,
     logs,
+    child,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         try {

@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { startEdgeProcess, type EdgeProcess } from "../contract/edge-process";
+import { startOriginProcess, type OriginProcess } from "./origin-process";
+import { startSlowSite, type SlowSite } from "./slow-site";
+import { startHelperProcess, type HelperProcess } from "./testhelper-process";
+
+// The whole system on loopback for the load generator (test/support/load.ts): the real origin
+// (embedded chDB, spool, fastpath), real test helpers in their own processes, a slow website for
+// them to measure, and the real Worker under `wrangler dev` balancing the helpers.
+
+export interface LoadStack {
+  origin: OriginProcess;
+  edge: EdgeProcess;
+  helpers: HelperProcess[];
+  site: SlowSite;
+  edgeSecret: string;
+  stop(): Promise<void>;
+}
+
+export async function startLoadStack(opts: { helpers?: number; originEnv?: Record<string, string> } = {}): Promise<LoadStack> {
+  const edgeSecret = randomBytes(24).toString("hex");
+  const site = await startSlowSite(20, 120);
+  const [origin, helpers] = await Promise.all([
+    startOriginProcess({ env: { EDGE_SHARED_SECRET: edgeSecret, TIMERS_IN_ORIGIN: "false", ...opts.originEnv } }),
+    Promise.all(Array.from({ length: opts.helpers ?? 2 }, () => startHelperProcess())),
+  ]);
+  const edge = await startEdgeProcess({
+    originUrl: origin.url,
+    edgeSecret,
+    noInspector: true,
+    configure: (c) => ({
+      ...c,
+      helpers: { ...c.helpers, pool: helpers.map((h, i) => ({ id: `th-${i}`, url: h.url, weight: 1, canary: false, drained: false })) },
+    }),
+  });
+  return {
+    origin,
+    edge,
+    helpers,
+    site,
+    edgeSecret,
+    async stop() {
+      await edge.stop();
+      await Promise.all(helpers.map((h) => h.stop()));
+      await origin.stop();
+      origin.cleanup();
+      await site.close();
+    },
+  };
+}
