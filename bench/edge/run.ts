@@ -15,6 +15,7 @@ import { renderWorkerConfig, validateBridgeConfig } from "../../bridge-config/lo
 import { clientKey } from "../../edge/src/balancer/client-key";
 import { pickBest } from "../../edge/src/balancer/hrw";
 import { compilePool } from "../../edge/src/balancer/pool";
+import { freePort } from "../../test/support/free-port";
 
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 const HARD_LIMIT_MS = 180_000;
@@ -79,13 +80,6 @@ function startOrigin(): Promise<{ server: Server; url: string; hits: () => numbe
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits })));
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function timed(url: string, expectCache: string | null): Promise<number> {
   const t = process.hrtime.bigint();

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { loadBridgeConfig, renderWorkerConfig, validateBridgeConfig, type BridgeConfig } from "../../bridge-config/load";
+import { freePort } from "../support/free-port";
 import { repoRoot } from "../support/origin-process";
 
 // The real edge Worker under `wrangler dev` (workerd) on a random loopback port, configured from
@@ -20,16 +20,7 @@ export interface EdgeProcess {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface EdgeOptions {
   originUrl: string;

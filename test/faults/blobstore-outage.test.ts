@@ -1,13 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { scale } from "../support/reliability";
-import { startOriginProcess, type OriginProcess } from "../support/origin-process";
 import { adminRun, FAULT_ENV, freePort, waitScored } from "./support/origin";
-import { expectAllSpooled, submitBatch, uploadUntilEmpty } from "./support/archive";
+import { archiveFaultHarness, expectAllSpooled, submitBatch, uploadUntilEmpty } from "./support/archive";
 import { newStats, openReports } from "./support/probes";
-import { startOutageS3, type OutageS3 } from "./support/s3";
 import { countStored, expectNothingLost } from "./support/stored";
 
 // The archive side of "a measurement acknowledged is never lost", on S3 (s3rver on loopback):
@@ -18,44 +15,22 @@ import { countStored, expectNothingLost } from "./support/stored";
 // the store.
 
 const SUITE = "faults/blobstore";
-const cleanups: (() => Promise<void> | void)[] = [];
-let s3: OutageS3;
-const origins: OriginProcess[] = [];
-beforeAll(async () => {
-  s3 = await startOutageS3();
-});
-afterAll(async () => {
-  for (const o of origins) await o.kill();
-  await s3?.close();
-  for (const c of cleanups.reverse()) await c();
-});
-
-function tempDataDir(name: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `faults-blob-${name}-`));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function start(dataDir: string, port: number, env: Record<string, string>) {
-  const o = await startOriginProcess({ dataDir, port, env });
-  origins.push(o);
-  return o;
-}
+const harness = archiveFaultHarness();
 
 describe("blob store unavailable", () => {
   it("S3 unavailable before and during a run: retried, spool keeps everything, archived exactly once after", async () => {
     const t0 = Date.now();
-    const dataDir = tempDataDir("outage");
+    const dataDir = harness.tempDataDir("outage");
     const port = await freePort();
-    const env = { ...FAULT_ENV, ...s3.env("outage"), UPLOADER_CAN_MAX_BYTES: "8000" };
-    const o = await start(dataDir, port, env);
+    const env = { ...FAULT_ENV, ...harness.s3.env("outage"), UPLOADER_CAN_MAX_BYTES: "8000" };
+    const o = await harness.start(dataDir, port, env);
     const reports = await openReports(o.url, 3); // three hour directories
     const stats = newStats();
     const N = scale(60, 600);
     const acks = await submitBatch(o.url, reports, 0, N, stats);
 
     // Down before the run: every run fails, nothing is deleted, intake goes on.
-    await s3.stop();
+    await harness.s3.stop();
     const RETRIES = scale(3, 6);
     let failedRuns = 0;
     for (let i = 0; i < RETRIES; i++) {
@@ -71,8 +46,8 @@ describe("blob store unavailable", () => {
     expect(((await h.json()) as { checks: { blob_store: { ok: boolean } } }).checks.blob_store.ok).toBe(false);
 
     // Back, then gone again after a few PUTs of the next run: a run cut in the middle.
-    await s3.start();
-    const cut = s3.stopAfterPuts(3);
+    await harness.s3.start();
+    const cut = harness.s3.stopAfterPuts(3);
     const interrupted = await adminRun(dataDir, "uploader", ["run", "--all"]);
     await cut;
     expect(interrupted.code, interrupted.out).toBe(1);
@@ -82,7 +57,7 @@ describe("blob store unavailable", () => {
     expect(journals.length, "the interrupted runs left their journals").toBeGreaterThan(0);
 
     // Back for good: everything archived, the interrupted runs finished first.
-    await s3.start();
+    await harness.s3.start();
     const out = await uploadUntilEmpty(dataDir);
     expect(out).toContain("(finished an interrupted run)");
     await waitScored(o.url, acks);

@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { UPLOADER_STEPS, type UploaderStep } from "../../origin/src/archive/steps";
 import { FULL, scale } from "../support/reliability";
-import { startOriginProcess, type OriginProcess } from "../support/origin-process";
-import { submitBatch, uploadUntilEmpty } from "./support/archive";
+import { archiveFaultHarness, submitBatch, uploadUntilEmpty } from "./support/archive";
 import { adminRun, FAULT_ENV, freePort, waitScored } from "./support/origin";
 import { newStats, openReports, type Ack } from "./support/probes";
-import { startOutageS3, type OutageS3 } from "./support/s3";
 import { countStored, expectNothingLost } from "./support/stored";
 
 // The uploader killed (OONI_UPLOADER_CRASH_AT, inside the serving origin, so the origin dies with it,
@@ -19,29 +14,7 @@ import { countStored, expectNothingLost } from "./support/stored";
 // checks each boundary alone, in detail; this is the cumulative run with a final count.
 
 const SUITE = "faults/blobstore";
-const cleanups: (() => Promise<void> | void)[] = [];
-let s3: OutageS3;
-const origins: OriginProcess[] = [];
-beforeAll(async () => {
-  s3 = await startOutageS3();
-});
-afterAll(async () => {
-  for (const o of origins) await o.kill();
-  await s3?.close();
-  for (const c of cleanups.reverse()) await c();
-});
-
-function tempDataDir(name: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `faults-blob-${name}-`));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function start(dataDir: string, port: number, env: Record<string, string>) {
-  const o = await startOriginProcess({ dataDir, port, env });
-  origins.push(o);
-  return o;
-}
+const harness = archiveFaultHarness();
 
 describe("uploader crashes", () => {
   // Quick: every other boundary, in order; full: all ten.
@@ -49,16 +22,16 @@ describe("uploader crashes", () => {
 
   it(`uploader killed at successive step boundaries (${steps.join(", ")}): archived exactly once`, async () => {
     const t0 = Date.now();
-    const dataDir = tempDataDir("crash");
+    const dataDir = harness.tempDataDir("crash");
     const port = await freePort();
-    const env = { ...FAULT_ENV, ...s3.env("crash"), UPLOADER_CAN_MAX_BYTES: "8000" };
+    const env = { ...FAULT_ENV, ...harness.s3.env("crash"), UPLOADER_CAN_MAX_BYTES: "8000" };
     const stats = newStats();
     const acks: Ack[] = [];
     const PER_ROUND = scale(15, 40);
     let reports: string[] = [];
     let crashes = 0;
     for (const [round, step] of steps.entries()) {
-      const o = await start(dataDir, port, { ...env, OONI_UPLOADER_CRASH_AT: step });
+      const o = await harness.start(dataDir, port, { ...env, OONI_UPLOADER_CRASH_AT: step });
       if (!reports.length) reports = await openReports(o.url, 3);
       acks.push(...(await submitBatch(o.url, reports, round * PER_ROUND, PER_ROUND, stats)));
       // The uploader kills the whole origin at the boundary; the admin call loses its socket.
@@ -68,7 +41,7 @@ describe("uploader crashes", () => {
       expect(o.logs.join("\n")).toContain(`crashing after step "${step}"`);
       crashes++;
     }
-    const o = await start(dataDir, port, env);
+    const o = await harness.start(dataDir, port, env);
     acks.push(...(await submitBatch(o.url, reports, steps.length * PER_ROUND, PER_ROUND, stats)));
     const out = await uploadUntilEmpty(dataDir);
     expect(out).toContain("(finished an interrupted run)");

@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { startOriginProcess, type OriginProcess } from "../../support/origin-process";
+import { startOutageS3, type OutageS3 } from "./s3";
 import { adminRun } from "./origin";
 import { makeSubmission, submitUntilAcked, type Ack, type RetryStats } from "./probes";
 
@@ -36,4 +39,38 @@ export async function uploadUntilEmpty(dataDir: string): Promise<string> {
     if (r.out.includes("nothing to archive")) return all;
   }
   throw new Error(`uploader did not finish in 10 runs:\n${all}`);
+}
+
+/**
+ * Per-file lifecycle of the archive fault suites: one s3rver that can go away and come back, origins
+ * killed at the end whatever happened, temp data directories removed.
+ */
+export function archiveFaultHarness() {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const origins: OriginProcess[] = [];
+  let s3: OutageS3 | undefined;
+  beforeAll(async () => {
+    s3 = await startOutageS3();
+  });
+  afterAll(async () => {
+    for (const o of origins) await o.kill();
+    await s3?.close();
+    for (const c of cleanups.reverse()) await c();
+  });
+  return {
+    get s3(): OutageS3 {
+      if (!s3) throw new Error("s3rver is not started yet (use it inside a test)");
+      return s3;
+    },
+    tempDataDir(name: string): string {
+      const dir = mkdtempSync(path.join(tmpdir(), `faults-blob-${name}-`));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    },
+    async start(dataDir: string, port: number, env: Record<string, string>): Promise<OriginProcess> {
+      const o = await startOriginProcess({ dataDir, port, env });
+      origins.push(o);
+      return o;
+    },
+  };
 }

@@ -1,21 +1,10 @@
-import { createServer } from "node:net";
 import { runThroughSocket } from "../../../origin/src/admin/client";
 import { adminSocketPath } from "../../../origin/src/admin/protocol";
 import type { Ack } from "./probes";
 
 // Helpers around a real origin process for the fault suites.
 
-/** A loopback port free right now: an origin restarted on the same port is what probes retry. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../support/free-port";
 
 /** Settings every fault-suite origin shares: no quotas (the storm comes from one address), quick flushes. */
 export const FAULT_ENV: Record<string, string> = {

@@ -1,25 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../support/free-port";
 import { repoRoot } from "../../support/origin-process";
 
 // The whole local stack exactly as `npm start` runs it (scripts/start.ts): origin with embedded
 // chDB, the Worker under `wrangler dev` in workerd, and two real web-connectivity test helpers —
 // on free loopback ports and a temp DATA_DIR so it cannot collide with a developer's stack.
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("npm start: the whole system on embedded defaults", () => {
   let child: ChildProcess;
