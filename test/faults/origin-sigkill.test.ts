@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { bodyHash16, formatMeasurementUid, receptionMicros } from "../../origin/src/intake/measurement-uid";
+import { Spool } from "../../origin/src/intake/spool";
 import { scale } from "../support/reliability";
 import { startOriginProcess, type OriginProcess } from "../support/origin-process";
 import { FAULT_ENV, freePort, waitScored } from "./support/origin";
@@ -12,7 +14,9 @@ import { countStored, expectNothingLost } from "./support/stored";
 // endpoints, identity/gzip/zstd) while the origin is SIGKILLed again and again and restarted on the
 // same DATA_DIR and port. Clients retry what got no answer or a 5xx, as probes do. At the end the
 // fastpath catches up, the origin stops, and every acknowledged uid must be in the spool
-// byte-identical and have exactly one fastpath row.
+// byte-identical and have exactly one fastpath row. And by content: a retry of a submission whose
+// write completed but whose 200 was lost in a kill gets the uid already stored, so no measurement
+// is in the spool (or the fastpath) twice under two uids.
 
 const SUITE = "faults/origin-sigkill";
 const KILLS = scale(3, 10);
@@ -78,9 +82,16 @@ describe("origin SIGKILLed repeatedly during a submission storm", () => {
       seconds: Math.round((Date.now() - t0) / 1000),
     });
     expect(count.inSpool).toBe(count.acknowledged);
+    expect(count.retryDuplicates, "measurements stored twice under two uids").toBe(0);
+    expect(count.storedContents).toBe(count.acknowledgedContents);
+    expect(count.distinctRows, "scored uids").toBe(count.acknowledged);
 
-    // The count can fail: one acknowledged measurement whose bytes differ, one uid never stored.
+    // The count can fail: one acknowledged measurement whose bytes differ, one uid never stored, and
+    // one measurement stored a second time under another uid.
     const [first, second, ...rest] = acks;
+    const spool = await Spool.open(path.join(dataDir, "spool"));
+    const copyUid = formatMeasurementUid("IT", "webconnectivity", bodyHash16(rest[0]!.stored), receptionMicros());
+    await spool.write(copyUid, rest[0]!.stored);
     const tampered = await countStored({ DATA_DIR: dataDir }, [
       { ...first!, stored: Buffer.concat([first!.stored, Buffer.from(" ")]) },
       { ...second!, uid: second!.uid.replace(/[0-9a-f]{16}$/, "0000000000000000") },
@@ -88,5 +99,6 @@ describe("origin SIGKILLed repeatedly during a submission storm", () => {
     ]);
     expect(tampered.stored).toBe(acks.length - 2);
     expect(tampered.missing.length).toBe(2);
+    expect(tampered.retryDuplicates).toBe(1);
   });
 });

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { decodeContent, readBodyBounded } from "./body";
 import { IntakeError, inconsistent, incorrectFormat } from "./errors";
-import { makeMeasurementUid, parseMeasurementUid } from "./measurement-uid";
+import { DedupIndex } from "./dedup-index";
+import { bodyHash16, formatMeasurementUid, parseMeasurementUid, receptionMicros } from "./measurement-uid";
 import { measurementMetadata, type MeasurementMetadata } from "./metadata";
 import { envelopeAroundMeasurementText, withReportIdInserted } from "./post-file";
 import { generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
@@ -10,7 +11,8 @@ import { isNoSpaceError, SpoolFullError, type SpoolSpace } from "./spool-space";
 
 // Measurement intake: read (bounded) → decode → validate → choose the stored bytes → uid → durable
 // spool write. Every refusal is an IntakeError (4xx JSON); an accepted measurement is on disk and
-// fsynced before the caller answers 200.
+// fsynced before the caller answers 200. Bytes already in the spool (a probe retrying after a lost
+// 200) are answered with the existing uid instead of being stored twice (dedup-index.ts).
 
 export interface IntakeOptions {
   spool: Spool;
@@ -20,14 +22,18 @@ export interface IntakeOptions {
   discard: boolean;
   /** Free-space reserve of the spool's filesystem; absent = no check before writing. */
   space?: SpoolSpace;
+  /** Reception time in µs for the uid; tests inject it (e.g. to cross an hour boundary). */
+  clock?: () => bigint;
 }
 
 export interface Accepted {
   measurementUid: string;
   reportId: string;
   hourDir: string;
-  /** The exact bytes written to the spool. */
+  /** The exact bytes written to the spool (or found there). */
   stored: Buffer;
+  /** The bytes were already in the spool: nothing was written, measurementUid is the existing one. */
+  duplicate: boolean;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -92,7 +98,13 @@ export interface ReportTemplate {
 const SOFTWARE = /^[0-9A-Za-z_.+-]{1,100}$/;
 
 export class Intake {
-  constructor(private readonly opts: IntakeOptions) {}
+  private readonly dedup: DedupIndex;
+  private readonly clock: () => bigint;
+
+  constructor(private readonly opts: IntakeOptions) {
+    this.dedup = new DedupIndex(opts.spool);
+    this.clock = opts.clock ?? receptionMicros;
+  }
 
   get discarding(): boolean {
     return this.opts.discard;
@@ -191,10 +203,20 @@ export class Intake {
   }
 
   private async store(cc: string, testName: string, reportId: string, stored: Buffer): Promise<Accepted> {
-    const measurementUid = makeMeasurementUid(cc, testName, stored);
+    const hash = bodyHash16(stored);
+    // The reception time is taken before queueing behind identical submissions, so uids still sort
+    // in arrival order.
+    const measurementUid = formatMeasurementUid(cc, testName, hash, this.clock());
     const parsed = parseMeasurementUid(measurementUid);
     if (!parsed) throw incorrectFormat("test name cannot be used in a measurement_uid");
-    if (!this.opts.discard) {
+    if (this.opts.discard) return { measurementUid, reportId, hourDir: parsed.hourDir, stored, duplicate: false };
+    return this.dedup.serialize(`${parsed.cc}_${parsed.testName}_${hash}`, async () => {
+      const existing = await this.dedup.findIdentical(parsed.hourDir, hash, stored);
+      if (existing !== null) {
+        // Identical bytes carry the identical report id (URL's, or the one inside them), so only
+        // the uid differs from what a new write would answer. Needs no space: nothing is written.
+        return { measurementUid: existing, reportId, hourDir: parseMeasurementUid(existing)!.hourDir, stored, duplicate: true };
+      }
       // Checked again with the size: the body may be large, and the cached figure a little old.
       await this.ensureRoom(stored.length);
       try {
@@ -206,7 +228,13 @@ export class Intake {
         await this.opts.space?.noteNoSpace();
         throw new SpoolFullError(null, this.opts.space?.minFreeBytes ?? 0, err);
       }
-    }
-    return { measurementUid, reportId, hourDir: parsed.hourDir, stored };
+      this.dedup.add(parsed.hourDir, measurementUid);
+      return { measurementUid, reportId, hourDir: parsed.hourDir, stored, duplicate: false };
+    });
+  }
+
+  /** Hour directories the duplicate index holds right now (tests check its eviction). */
+  indexedHourDirs(): string[] {
+    return this.dedup.indexedHourDirs();
   }
 }

@@ -36,7 +36,19 @@ export function bodyHash16(body: Uint8Array): string {
 }
 
 export function makeMeasurementUid(cc: string, testName: string, stored: Uint8Array, micros = receptionMicros()): string {
-  return `${formatMicros(micros)}_${cc}_${testName.replace(/_/g, "")}_${bodyHash16(stored)}`;
+  return formatMeasurementUid(cc, testName, bodyHash16(stored), micros);
+}
+
+/** The same, from an already computed `bodyHash16` (the intake needs the hash on its own too). */
+export function formatMeasurementUid(cc: string, testName: string, hash16: string, micros: bigint): string {
+  return `${formatMicros(micros)}_${cc}_${testName.replace(/_/g, "")}_${hash16}`;
+}
+
+/** The hour directory of the hour before `hourDir`'s, same country and test: `2024010100_IT_x` → `2023123123_IT_x`. */
+export function previousHourDir(hourDir: string): string {
+  const h = hourDir.slice(0, 10);
+  const t = Date.UTC(Number(h.slice(0, 4)), Number(h.slice(4, 6)) - 1, Number(h.slice(6, 8)), Number(h.slice(8, 10))) - 3_600_000;
+  return `${formatMicros(BigInt(t) * 1000n).slice(0, 10)}${hourDir.slice(10)}`;
 }
 
 export interface ParsedUid {

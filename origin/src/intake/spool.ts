@@ -163,6 +163,17 @@ export class Spool {
     this.knownHourDirs.add(hourDir);
   }
 
+  /**
+   * Makes what is already in an hour directory durable as a write would: fsyncs the directory and
+   * `incoming/` (group-committed). For a file found rather than written here — a process killed
+   * between its rename and the directory fsync left it in the page cache only.
+   */
+  async syncHourDir(hourDir: string): Promise<void> {
+    if (!HOUR_DIR_RE.test(hourDir)) throw new SpoolPathError(`not an hour directory: ${JSON.stringify(hourDir)}`);
+    await this.syncer.sync(path.join(this.incomingDir, hourDir));
+    await this.syncer.sync(this.incomingDir);
+  }
+
   /** Hour directories, oldest first. */
   async listHourDirs(): Promise<string[]> {
     const names = await readdir(this.incomingDir).catch((err: NodeJS.ErrnoException) => {

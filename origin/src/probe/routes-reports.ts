@@ -109,7 +109,9 @@ const submitMeasurement = createRoute({
 async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
   const log = c.get("services").log;
   try {
-    const { measurementUid } = await work();
+    const { measurementUid, duplicate } = await work();
+    // A retry of something already stored (its 200 was lost): answered with the uid it has.
+    if (duplicate) log.info({ req_id: c.get("requestId"), measurement_uid: measurementUid }, "submission already stored: answered with its uid");
     return c.json({ measurement_uid: measurementUid }, 200, noStore);
   } catch (err) {
     if (err instanceof IntakeError) {

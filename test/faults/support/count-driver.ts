@@ -3,6 +3,8 @@
 // BLOB_STORE, S3_*), as for the origin that produced the state; the origin must be stopped.
 //   count-driver.ts ACKED_FILE   ACKED_FILE: JSON [{uid, sha256}] of every acknowledged measurement
 // Prints `RESULT <json>` (a StoredCount) as the last stdout line.
+// Besides "is every acknowledged uid stored", it counts by content: a measurement stored under two
+// uids (a retry whose first write succeeded but whose 200 was lost) is one measurement twice.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createGunzip } from "node:zlib";
@@ -14,6 +16,13 @@ import { Spool } from "../../../origin/src/intake/spool";
 import type { StoredCount } from "./stored";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** sha256 of the bytes → the uids that hold them. */
+function addContent(byContent: Map<string, Set<string>>, sha: string, uid: string) {
+  const uids = byContent.get(sha) ?? new Set<string>();
+  uids.add(uid);
+  byContent.set(sha, uids);
+}
 
 /** uid → sha256 of each occurrence, for every `<hourdir>/<uid>.post` member of every postcan. */
 async function postcanMembers(tarGz: Uint8Array, into: Map<string, string[]>): Promise<void> {
@@ -59,6 +68,18 @@ async function main() {
     let archiveDuplicates = 0;
     for (const shas of archive.values()) archiveDuplicates += shas.length - 1;
 
+    // Every stored measurement by content, spool and archive together (a uid in both counts once).
+    const byContent = new Map<string, Set<string>>();
+    for (const [uid, shas] of archive) for (const sha of shas) addContent(byContent, sha, uid);
+    for (const hourDir of await spool.listHourDirs()) {
+      for (const uid of await spool.listFiles(hourDir)) {
+        const data = await spool.read(hourDir, uid);
+        if (data) addContent(byContent, sha256(data), uid);
+      }
+    }
+    let retryDuplicates = 0;
+    for (const uids of byContent.values()) retryDuplicates += uids.size - 1;
+
     // The fastpath table, raw (no FINAL): a second row for a uid is a duplicate, merged or not.
     const [totals] = await queryRows<{ raw: number; distinct: number }>(
       db,
@@ -103,6 +124,9 @@ async function main() {
       rawRows,
       distinctRows,
       archiveDuplicates,
+      storedContents: byContent.size,
+      acknowledgedContents: new Set(acked.map((a) => a.sha256)).size,
+      retryDuplicates,
       archivedMeasurements: archive.size,
       postcans,
       missing,

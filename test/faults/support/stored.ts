@@ -9,7 +9,8 @@ import type { Ack } from "./probes";
 
 // "Stored" for the fault suites: an acknowledged uid whose bytes are in the spool or in a postcan
 // (byte-identical) AND that has a row in the fastpath table. "Duplicates": fastpath rows (raw, no
-// FINAL) beyond one per uid, plus postcan members beyond one per uid. Counted by count-driver.ts in
+// FINAL) beyond one per uid, plus postcan members beyond one per uid. "Retry duplicates": stored
+// measurements (spool and archive, by content) held under more than one uid. Counted by count-driver.ts in
 // its own process, after the origin has stopped (embedded chDB: one process per data directory).
 
 export interface StoredCount {
@@ -22,6 +23,11 @@ export interface StoredCount {
   rawRows: number;
   distinctRows: number;
   archiveDuplicates: number;
+  /** Distinct contents (sha256) in the spool and the archive, and among the acknowledged measurements. */
+  storedContents: number;
+  acknowledgedContents: number;
+  /** Uids beyond the first for one content: the same measurement stored again under a new uid. */
+  retryDuplicates: number;
   archivedMeasurements: number;
   postcans: number;
   /** The first few acknowledged uids that are not stored, and why. */
@@ -55,6 +61,7 @@ export function expectNothingLost(suite: string, scenario: string, c: StoredCoun
     fastpath_raw_rows: c.rawRows,
     fastpath_uids: c.distinctRows,
     archive_duplicates: c.archiveDuplicates,
+    retry_duplicates: c.retryDuplicates,
     ...extra,
   });
   expect(c.missing, "acknowledged but not stored").toEqual([]);

@@ -53,6 +53,18 @@ describe("measurement submission through the real origin", () => {
     expect(await close.json()).toEqual({});
   });
 
+  it("the same /report/{id} body twice (a retry after a lost 200): the same measurement_uid, one file", async () => {
+    const rid = await openReport(origin.url);
+    const body = Buffer.from(JSON.stringify({ format: "json", content: measurement(rid, { input: "https://e.org/retried" }) }));
+    const first = await submit(`/report/${rid}`, body);
+    const retry = await submit(`/report/${rid}`, body, "gzip");
+    expect(first.status).toBe(200);
+    expect(retry).toMatchObject({ status: 200, cacheControl: "no-store", json: { measurement_uid: first.json.measurement_uid } });
+    expect(Object.keys(retry.json)).toEqual(["measurement_uid"]);
+    const dir = path.dirname(spoolPath(first.json.measurement_uid));
+    expect(listFiles(dir).filter((f) => f.endsWith(`${first.json.measurement_uid.slice(-16)}.post`))).toEqual([`${first.json.measurement_uid}.post`]);
+  });
+
   it("submit_measurement: the measurement string is stored verbatim with a generated report_id", async () => {
     const text = JSON.stringify(measurement(undefined, { test_name: "ndt", input: null, test_keys: { failure: null } }));
     const body = Buffer.from(JSON.stringify({ format: "json", content: text, nym: null, zkp_request: null, manifest_version: null, protocol_version: null }));
