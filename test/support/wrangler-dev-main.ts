@@ -12,7 +12,7 @@
 //   and the Worker's workerd breaks now and then ("Network connection lost." / "stream disconnected
 //   prematurely" in workerd's log), and the proxy answers a non-JSON 500 from miniflare's entry
 //   worker, a 503 "Your worker restarted mid-request" or closes the client's connection — failures
-//   of the local tooling that no probe meets in production (docs/reliability.md, load).
+//   of the local tooling that no probe meets in production (docs/edge.md, tests and benchmark).
 //
 // argv[2]: JSON {configPath, port, persist, logLevel, testScheduled, vars: {NAME: value}, runtime}.
 import { execFileSync } from "node:child_process";
