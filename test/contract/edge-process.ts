@@ -37,6 +37,12 @@ export interface EdgeOptions {
    * where wrangler's inspector proxy cannot keep up with hundreds of concurrent requests.
    */
   noInspector?: boolean;
+  /**
+   * With noInspector: "miniflare" serves the same bundle and bindings from Miniflare directly (the
+   * same workerd, without wrangler's proxy workerd in front, whose hop to the Worker breaks now and
+   * then under load); "wrangler" (the default) is `wrangler dev`'s runtime.
+   */
+  runtime?: "wrangler" | "miniflare";
 }
 
 export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> {
@@ -60,6 +66,7 @@ export async function startEdgeProcess(opts: EdgeOptions): Promise<EdgeProcess> 
             logLevel,
             testScheduled: opts.testScheduled ?? false,
             vars: { BRIDGE_CONFIG: renderWorkerConfig(workerConfig), EDGE_SHARED_SECRET: opts.edgeSecret, ...opts.vars },
+            runtime: opts.runtime ?? "wrangler",
           }),
         ],
       ] as const

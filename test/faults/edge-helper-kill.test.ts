@@ -176,7 +176,9 @@ describe("a test helper SIGKILLed mid-request", () => {
     await healthRound();
     await new Promise((r) => setTimeout(r, 1_000)); // one state sync interval
     // A probe sends its control request again when the connection fails; the local runtime around
-    // the Worker (wrangler's dev proxy) occasionally drops one under this burst (see load.test.ts).
+    // the Worker (wrangler's dev proxy) occasionally drops one under this burst (its hop to the
+    // Worker's workerd breaks: test/support/wrangler-dev-main.ts; the load test avoids it with
+    // runtime: "miniflare").
     let resent = 0;
     const back = await Promise.all(
       Array.from({ length: CLIENTS }, async (_, i) => {

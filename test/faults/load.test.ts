@@ -3,9 +3,10 @@ import { formatStats, memory, runLoad, stats, verifyRun } from "../support/load"
 import { startLoadStack, type LoadStack } from "../support/load-stack";
 import { report, scale } from "../support/reliability";
 
-// Load through the whole system (real Worker under wrangler dev, real origin, real test helpers) on
-// loopback: probe-like clients doing what probes do, for a bounded time. Zero errors, every
-// acknowledged measurement stored (spool and ClickHouse), none twice, origin memory bounded.
+// Load through the whole system (real Worker in workerd under Miniflare, real origin, real test
+// helpers) on loopback: probe-like clients doing what probes do, for a bounded time. Zero errors —
+// every request answered 200, no broken connection, no hang — every acknowledged measurement stored
+// (spool and ClickHouse), none twice, origin memory bounded.
 // Quick: 50 clients × 20 s; RELIABILITY_FULL=1: 200 clients × 150 s. bench/load/run.ts runs the
 // same generator with a baseline.
 
@@ -38,8 +39,6 @@ describe("load through edge and origin", () => {
       requests: s.all.count,
       rps: Number(s.all.rps.toFixed(1)),
       errors: s.all.errors,
-      errors_json_or_4xx_or_hang: s.ourErrors,
-      local_runtime_failures: s.runtimeFailures,
       submit_p50_ms: Math.round(s.byKind.submit!.p50),
       submit_p99_ms: Math.round(s.byKind.submit!.p99),
       th_p99_ms: Math.round(s.byKind.th_control!.p99),
@@ -54,21 +53,18 @@ describe("load through edge and origin", () => {
       console.log(`edge process: exit code ${stack.edge.child.exitCode}, signal ${stack.edge.child.signalCode}; last log lines:`);
       console.log(stack.edge.logs.filter((l) => l.trim()).slice(-40).join("\n"));
     }
-    // Nothing the Worker or the origin answered was an error, and nothing hung. Failures of the
-    // local runtime around the Worker (wrangler's dev proxy, miniflare's entry worker: non-JSON
-    // 5xx, dropped connections) are counted and bounded — an open issue of `wrangler dev` under
-    // this load, not something a probe meets in production — and every one is printed.
-    if (s.runtimeFailures > 0) console.log(`local runtime failures: ${s.errorSamples.join(" | ")}`);
-    expect(s.ourErrors, s.errorSamples.join("\n")).toBe(0);
-    expect(s.runtimeFailures / s.all.count).toBeLessThan(0.01);
+    // Every request was answered 200: no error of the Worker or the origin, no broken connection,
+    // nothing hung. (The Worker runs under Miniflare directly, not behind wrangler's dev proxy,
+    // whose hop to the Worker broke now and then under this load: test/support/wrangler-dev-main.ts.)
+    expect(s.all.errors, s.errorSamples.join("\n")).toBe(0);
     expect(run.gaveUp).toEqual([]);
     for (const k of ["check_in", "open_report", "th_control", "submit", "submit_measurement", "explorer_get"]) expect(s.byKind[k]!.count, k).toBeGreaterThan(0);
     expect(stored.problems).toEqual([]);
     expect(stored.in_spool).toBe(stored.acknowledged);
     expect(stored.stored).toBe(stored.acknowledged);
     expect(stored.duplicates).toBe(0);
-    // A copy without acknowledgement exists only if an answer was lost after the origin stored it.
-    if (s.runtimeFailures === 0) expect(stored.unacknowledged_copies).toBe(0);
+    // A copy without acknowledgement would mean an answer lost after the origin stored it.
+    expect(stored.unacknowledged_copies).toBe(0);
     expect(mem.maxMb).toBeLessThan(MAX_RSS_MB);
     // Growth flattens: the last third of the run peaks at most 30 % above the middle third.
     if (DURATION_S >= 60) expect(mem.lateGrowth).toBeLessThan(1.3);

@@ -6,7 +6,8 @@ import { startHelperProcess, type HelperProcess } from "./testhelper-process";
 
 // The whole system on loopback for the load generator (test/support/load.ts): the real origin
 // (embedded chDB, spool, fastpath), real test helpers in their own processes, a slow website for
-// them to measure, and the real Worker under `wrangler dev` balancing the helpers.
+// them to measure, and the real Worker balancing the helpers — in workerd under Miniflare directly,
+// without wrangler's dev proxy in front (test/support/wrangler-dev-main.ts).
 
 export interface LoadStack {
   origin: OriginProcess;
@@ -28,6 +29,7 @@ export async function startLoadStack(opts: { helpers?: number; originEnv?: Recor
     originUrl: origin.url,
     edgeSecret,
     noInspector: true,
+    runtime: "miniflare",
     configure: (c) => ({
       ...c,
       helpers: { ...c.helpers, pool: helpers.map((h, i) => ({ id: `th-${i}`, url: h.url, weight: 1, canary: false, drained: false })) },

@@ -58,7 +58,8 @@ async function once(ctx: ClientContext, kind: Kind, method: string, path: string
         jsonError = false;
       }
     }
-    ctx.log({ kind, status: res.status, ms: performance.now() - t0, at: performance.now(), hung: false, jsonError, detail: res.status >= 400 ? text.slice(0, 200) : undefined });
+    const hdrs = res.status >= 500 && !jsonError ? ` [${[...res.headers].map(([k, v]) => `${k}: ${v}`).join("; ")}]` : "";
+    ctx.log({ kind, status: res.status, ms: performance.now() - t0, at: performance.now(), hung: false, jsonError, detail: res.status >= 400 ? text.slice(0, 200) + hdrs : undefined });
     return { status: res.status, text };
   } catch (err) {
     const name = (err as Error).name;
