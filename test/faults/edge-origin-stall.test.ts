@@ -28,6 +28,7 @@ beforeAll(async () => {
     originUrl: origin.url,
     edgeSecret,
     noInspector: true,
+    runtime: "miniflare", // the Worker's own answers, without wrangler dev's proxy in front
     vars: { ORIGIN_TIMEOUT_MS: String(ORIGIN_TIMEOUT_MS) },
     // No stale-while-revalidate on the aggregation: past its 2 s the entry is only good as stale-if-error.
     configure: (c) => ({
