@@ -20,7 +20,7 @@ export interface Operation {
   openapi: boolean;
 }
 
-/** Routes registered on the app but not described by the OpenAPI document. */
+/** Routes registered on the app that the OpenAPI document may not describe. */
 export const NON_OPENAPI: Operation[] = [
   // Served to every crawler, including the edge's own (plain text by design).
   { method: "GET", path: "/robots.txt", parameters: [], body: null, secured: false, openapi: false },
@@ -44,7 +44,9 @@ export function operationsOf(doc: Record<string, any>): Operation[] {
       });
     }
   }
-  return [...ops, ...NON_OPENAPI];
+  // A route that later gained an OpenAPI description is listed once, not twice.
+  const described = new Set(ops.map((o) => `${o.method} ${o.path}`));
+  return [...ops, ...NON_OPENAPI.filter((o) => !described.has(`${o.method} ${o.path}`))];
 }
 
 /** Hono's spelling of an OpenAPI path template: /report/{report_id} → /report/:report_id. */
