@@ -8,6 +8,7 @@ import { bodyHash16, formatMeasurementUid, previousHourDir } from "../../../orig
 import { generateReportId } from "../../../origin/src/intake/report-id";
 import { Spool } from "../../../origin/src/intake/spool";
 import { SpoolFullError, SpoolSpace } from "../../../origin/src/intake/spool-space";
+import { measurement as sharedMeasurement } from "./helpers";
 
 // Idempotent submission (docs/spool.md#a-retry-is-stored-once): the same stored bytes within the
 // same or the previous hour directory get the uid they already have, and nothing is written.
@@ -43,24 +44,8 @@ async function setup(opts: { root?: string; at?: string; space?: SpoolSpace } = 
 }
 
 const rid = generateReportId("web_connectivity", "IT", 30722, "3");
-function measurement(extra: Record<string, unknown> = {}) {
-  return {
-    data_format_version: "0.2.0",
-    input: "https://example.org/",
-    measurement_start_time: "2024-02-14 09:06:20",
-    probe_asn: "AS30722",
-    probe_cc: "IT",
-    report_id: rid,
-    software_name: "ooniprobe-cli",
-    software_version: "3.22.0",
-    test_keys: { accessible: true, blocking: false },
-    test_name: "web_connectivity",
-    test_runtime: 1.23,
-    test_start_time: "2024-02-14 09:06:17",
-    test_version: "0.4.3",
-    ...extra,
-  };
-}
+// The shared fixture, always in this file's report.
+const measurement = (extra: Record<string, unknown> = {}) => sharedMeasurement(rid, extra);
 const body = (extra: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ format: "json", content: measurement(extra) }));
 const post = (b: string | Buffer, headers: Record<string, string> = {}) =>
   new Request("http://origin/x", { method: "POST", body: b, headers: { "content-type": "application/json", ...headers } });
