@@ -84,6 +84,10 @@ const EnvSchema = z.object({
   // Probe services and intake (docs/probe-services.md, docs/spool.md).
   PROBE_CONFIG_DIR: nonEmpty.optional(),
   TESTLISTS_BOOTSTRAP_DIR: nonEmpty.optional(),
+  /** How often the in-memory test lists are compared with the database (another host may have changed them). */
+  TESTLISTS_POLL_S: z.coerce.number().min(0).default(10),
+  /** How often the measurement counts that weigh check-in's URLs are re-read. */
+  TESTLISTS_COUNTS_REFRESH_S: z.coerce.number().min(0).default(60),
   INTAKE_DISCARD: bool.default(false),
   /** Below this much free space on the spool's filesystem, submissions get 503 + Retry-After (0 = no check). */
   SPOOL_MIN_FREE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_SPOOL_MIN_FREE_BYTES),
@@ -137,6 +141,9 @@ export interface Config {
     configDir: string;
     /** CitizenLab-layout list loaded on start when the citizenlab table is empty; null = never. */
     testlistsBootstrapDir: string | null;
+    /** Check-in's in-memory test lists: checksum poll and counts refresh periods (0 = off). */
+    testlistsPollMs: number;
+    testlistsCountsRefreshMs: number;
     /** Benchmark-only: accept submissions without storing them. */
     intakeDiscard: boolean;
   };
@@ -270,6 +277,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         env.TESTLISTS_BOOTSTRAP_DIR === "none"
           ? null
           : path.resolve(env.TESTLISTS_BOOTSTRAP_DIR ?? path.join(repoRoot, "origin/fixtures/testlists")),
+      testlistsPollMs: Math.round(env.TESTLISTS_POLL_S * 1000),
+      testlistsCountsRefreshMs: Math.round(env.TESTLISTS_COUNTS_REFRESH_S * 1000),
       intakeDiscard: env.INTAKE_DISCARD,
     },
     accounts: accountsConfig(env),

@@ -162,6 +162,12 @@ export function priorityRoutes() {
       if (e instanceof UpdateConflict) return fail(c, 409, e.message);
       throw e;
     }
+    // Probes of this host get lists ordered by the new rules from the next check-in on; other
+    // hosts notice the changed checksum at their next poll. The rule is stored either way.
+    await c
+      .get("services")
+      .probe.testLists.reload()
+      .catch(() => {});
     c.get("services").log.info({ req_id: c.get("requestId"), account_id: c.get("account").accountId, old, new: next }, "url priority rule changed");
     return c.json(1 as const, 200);
   });
@@ -169,8 +175,8 @@ export function priorityRoutes() {
   app.openapi(debugRoute, async (c) => {
     const q = c.req.valid("query");
     const cc = q.probe_cc.toUpperCase();
-    const { testLists } = c.get("services").probe;
-    const [candidates, rules] = await Promise.all([testLists.fetchCandidates(cc, q.probe_asn ?? 0), testLists.fetchRules(cc)]);
+    const { testListQueries } = c.get("services").probe;
+    const [candidates, rules] = await Promise.all([testListQueries.fetchCandidates(cc, q.probe_asn ?? 0), testListQueries.fetchRules(cc)]);
     const out = debugList(candidates, rules, categoryList(q.category_codes), q.limit === -1 ? 9999 : q.limit);
     return c.json(out, 200, NO_STORE);
   });

@@ -6,6 +6,7 @@ import type { SpoolSpace } from "../intake/spool-space";
 import type { Logger } from "../logger";
 import { jwtSecret } from "../secrets";
 import { bootstrapCitizenlab } from "../testlists/load";
+import { TestListCache } from "../testlists/snapshot/cache";
 import { TestLists } from "../testlists/test-list";
 import { openProbeConfigFiles, type ProbeConfigFiles } from "./config-files";
 import { ProbeTokens } from "./tokens";
@@ -15,7 +16,10 @@ import { ProbeTokens } from "./tokens";
 export interface ProbeServices {
   tokens: ProbeTokens;
   files: ProbeConfigFiles;
-  testLists: TestLists;
+  /** What probes get (check-in, test-list/urls, OONI Run dynamic lists): from memory. */
+  testLists: TestListCache;
+  /** The same prioritization read from the database per call: for the debugging endpoints. */
+  testListQueries: TestLists;
   intake: Intake;
 }
 
@@ -25,8 +29,13 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
   );
   const tokens = new ProbeTokens(await jwtSecret(config));
   if (config.probe.testlistsBootstrapDir) await bootstrapCitizenlab(db, config.probe.testlistsBootstrapDir, log);
-  const testLists = new TestLists(db, log);
-  await testLists.refreshFailoverSoon(true);
+  const testListQueries = new TestLists(db, log);
+  const testLists = new TestListCache(db, {
+    pollMs: config.probe.testlistsPollMs,
+    countsRefreshMs: config.probe.testlistsCountsRefreshMs,
+    log,
+  });
+  await testLists.start();
   if (config.probe.intakeDiscard) {
     log.warn("INTAKE_DISCARD is on: submissions are answered but NOT stored (benchmark-only setting)");
   }
@@ -37,5 +46,5 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
     discard: config.probe.intakeDiscard,
     space,
   });
-  return { tokens, files, testLists, intake };
+  return { tokens, files, testLists, testListQueries, intake };
 }

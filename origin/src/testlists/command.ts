@@ -45,7 +45,9 @@ export const testlistsCommand: ServicesCommand = {
       }
       const result = await loadCitizenlabDir(services.db, dir);
       printProblems(io, result.problems);
-      await services.probe.testLists.refreshFailoverSoon(true); // before the database may be closed
+      // The origin serving this command swaps its in-memory lists before answering; other hosts
+      // notice the new checksum at their next poll.
+      await services.probe.testLists.reload();
       io.out(
         `${JSON.stringify({ loaded: true, files: result.files.length, rows: result.rows, countries: result.countries, skipped: result.problems.length, database: services.db.description })}\n`,
       );

@@ -221,6 +221,9 @@ export async function updateCitizenlab(services: Services, opts: UpdateOptions =
       final: true,
       signal: opts.signal,
     });
+    // This host's check-in answers from the new lists at once; other hosts at their next poll.
+    // (Services built for one command may have no probe services.)
+    await services.probe?.testLists.reload().catch(() => {});
     const from = commit ? ` at ${commit.slice(0, 12)}` : "";
     return {
       updater: "citizenlab",
