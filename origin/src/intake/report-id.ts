@@ -14,6 +14,18 @@ export function generateReportId(testName: string, cc: string, asn: number, coll
   return `${utcCompact(now)}_${testName.replace(/_/g, "")}_${cc}_${asn}_n${collectorId}_${rand}`;
 }
 
+/**
+ * One report_id per test name, as check-in hands out: the same as generateReportId for each, with
+ * the time formatted once and the randomness drawn in one call (21 calls were a visible share of a
+ * check-in's cost).
+ */
+export function generateReportIds(testNames: readonly string[], cc: string, asn: number, collectorId: string, now = new Date()): string[] {
+  const time = utcCompact(now);
+  // 12 bytes are exactly 16 base64 characters: one encoding of all the bytes, cut every 16.
+  const random = randomBytes(12 * testNames.length).toString("base64").replace(/[+/]/g, "o");
+  return testNames.map((name, i) => `${time}_${name.replace(/_/g, "")}_${cc}_${asn}_n${collectorId}_${random.slice(i * 16, i * 16 + 16)}`);
+}
+
 export interface ParsedReportId {
   reportId: string;
   /** Test name as it appears in the report_id (no underscores). */

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { formatAsn } from "../geoip/geoip";
 import { jsonError } from "../http/errors";
-import { generateReportId } from "../intake/report-id";
+import { generateReportIds } from "../intake/report-id";
 import { createProbeRouter, noStore, smallJsonBody } from "./router";
 import { errors, TestHelpers, TestListUrl } from "./schemas";
 import { siteOf } from "./site";
@@ -152,7 +152,8 @@ export function checkInRoutes() {
     if (source !== "prioritized") log.info({ cc, asn, source, urls: items.length }, "check-in test list from fallback");
 
     const tests: Record<string, { report_id: string; urls?: typeof items }> = {};
-    for (const name of CHECK_IN_TESTS) tests[name] = { report_id: generateReportId(name, cc, asn, config.collectorId) };
+    const reportIds = generateReportIds(CHECK_IN_TESTS, cc, asn, config.collectorId);
+    CHECK_IN_TESTS.forEach((name, i) => (tests[name] = { report_id: reportIds[i]! }));
     tests.web_connectivity!.urls = items;
     const services = probe.files.services.get();
     return c.json(

@@ -17,8 +17,13 @@ interface CountryCounts {
 
 const EMPTY: ReadonlyMap<string, number> = new Map();
 
+let generation = 0;
+
 export class MeasurementCounts {
   static readonly empty = new MeasurementCounts([]);
+
+  /** Tells one set of counts from the next (what derived rankings are keyed by). */
+  readonly id = ++generation;
 
   readonly #byCountry = new Map<string, CountryCounts>();
   readonly rows: number;

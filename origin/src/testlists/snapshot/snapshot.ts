@@ -1,6 +1,7 @@
 import { sampleItems, toItem, type Candidate, type PriorityRule, type TestListItem } from "../prioritize";
 import type { TestListRequest, TestListResult } from "../test-list";
 import type { MeasurementCounts } from "./counts";
+import { Ranking } from "./ranking";
 
 // The test lists and prioritization rules as one immutable in-memory value: check-in and
 // /api/v1/test-list/urls answer from it without touching the database. It gives the answer the
@@ -9,10 +10,11 @@ import type { MeasurementCounts } from "./counts";
 //
 // - what depends only on the country (its candidate URLs and the sum of the rules each matches) is
 //   computed once per country and snapshot, on first use;
-// - per request only the weights (priority / max(count, 0.1), with this network's counts) of the
-//   URLs that can be served (priority > 0, wanted category) are computed, in typed arrays, and
-//   ordered by weight with ties broken at random — the same order distribution as shuffling then
-//   stable-sorting, without allocating an object per candidate.
+// - the weights (priority / max(count, 0.1), with a network's counts) of the URLs that can be
+//   served (priority > 0, wanted category), grouped and ordered, once per country, network and
+//   category filter for these lists and counts (Ranking);
+// - per request, only the `limit` URLs served are drawn, in a fresh random order among equal
+//   weights (Ranking.take).
 
 export interface ListRow {
   domain: string;
@@ -22,13 +24,30 @@ export interface ListRow {
   category_code: string;
 }
 
+// Working arrays for building a ranking, reused: building is synchronous, so one set serves all
+// (fresh typed arrays each time cost more in garbage collection than the computation itself).
+let scratchIdx = new Uint32Array(4096);
+let scratchWeight = new Float64Array(4096);
+function scratch(n: number): { idx: Uint32Array; weight: Float64Array } {
+  if (scratchIdx.length < n) {
+    scratchIdx = new Uint32Array(n);
+    scratchWeight = new Float64Array(n);
+  }
+  return { idx: scratchIdx, weight: scratchWeight };
+}
+
 interface CountryView {
   /** The country's rows (stored lower or upper case) and the global ones, as the query selects. */
   entries: ListRow[];
   priority: Float64Array;
   /** Indices of entries with priority > 0: the only ones a prioritized list may contain. */
   positive: Uint32Array;
+  /** What the probe is told: the entry's country upper case, "XX" for global URLs. */
+  countryCode: string[];
 }
+
+/** Rankings kept per snapshot (each a few tens of KB at most: one per country, network, filter). */
+const MAX_RANKINGS = 2048;
 
 export class TestListSnapshot {
   static readonly empty = new TestListSnapshot([], []);
@@ -36,6 +55,7 @@ export class TestListSnapshot {
   readonly #byCc = new Map<string, ListRow[]>();
   readonly #rules: readonly PriorityRule[];
   readonly #views = new Map<string, CountryView>();
+  readonly #rankings = new Map<string, Ranking>();
   readonly rows: number;
   readonly ruleCount: number;
 
@@ -83,40 +103,62 @@ export class TestListSnapshot {
       priority[i] = p;
       if (p > 0) positive.push(i);
     }
-    v = { entries, priority, positive: Uint32Array.from(positive) };
+    const countryCode = entries.map((e) => toItem({ ...e, msmt_cnt: 0 }, false).country_code);
+    v = { entries, priority, positive: Uint32Array.from(positive), countryCode };
     this.#views.set(cc, v);
     return v;
   }
 
-  generate(req: TestListRequest, counts: MeasurementCounts): TestListResult {
-    const view = this.#view(req.cc);
-    const wanted = req.categoryCodes.length > 0 ? new Set(req.categoryCodes) : null;
-    const network = counts.forNetwork(req.cc, req.asn);
-
-    // Candidates that can be served, with their weights and a random tie-breaker.
+  /**
+   * The ranking of a country's servable URLs for one network and category filter, built on first
+   * use and kept (a bounded number of them) until the snapshot or the counts are replaced. Networks
+   * without measurements of the country's URLs all share one.
+   */
+  #ranking(cc: string, view: CountryView, counts: MeasurementCounts, asn: number, categoryCodes: readonly string[]): Ranking {
+    const network = counts.forNetwork(cc, asn);
+    const cats = categoryCodes.length > 0 ? [...categoryCodes].sort().join(",") : "";
+    const key = `${counts.id}|${cc}|${network.size === 0 ? "-" : asn}|${cats}`;
+    let r = this.#rankings.get(key);
+    if (r) {
+      // Recently used last: the oldest entries are the ones dropped.
+      this.#rankings.delete(key);
+      this.#rankings.set(key, r);
+      return r;
+    }
+    const wanted = cats !== "" ? new Set(categoryCodes) : null;
     const n = view.positive.length;
-    const idx = new Uint32Array(n);
-    const weight = new Float64Array(view.entries.length);
-    const tie = new Float64Array(view.entries.length);
+    const { idx, weight } = scratch(n);
     let m = 0;
     for (let k = 0; k < n; k++) {
       const i = view.positive[k]!;
       const e = view.entries[i]!;
       if (wanted && !wanted.has(e.category_code)) continue;
-      idx[m++] = i;
-      weight[i] = view.priority[i]! / Math.max(network.get(e.url) ?? 0, 0.1);
-      tie[i] = Math.random();
+      idx[m] = i;
+      weight[m++] = view.priority[i]! / Math.max(network.get(e.url) ?? 0, 0.1);
     }
-    if (m > 0) {
-      const order = idx.subarray(0, m).sort((a, b) => weight[b]! - weight[a]! || tie[a]! - tie[b]!);
-      const take = Math.min(req.limit, m);
-      const items: TestListItem[] = new Array(take);
+    r = Ranking.build(idx, weight, m);
+    this.#rankings.set(key, r);
+    if (this.#rankings.size > MAX_RANKINGS) this.#rankings.delete(this.#rankings.keys().next().value!);
+    return r;
+  }
+
+  generate(req: TestListRequest, counts: MeasurementCounts): TestListResult {
+    const view = this.#view(req.cc);
+    const ranking = this.#ranking(req.cc, view, counts, req.asn, req.categoryCodes);
+    if (ranking.size > 0) {
+      const network = counts.forNetwork(req.cc, req.asn);
       const debug = req.debug ?? false;
-      for (let k = 0; k < take; k++) {
-        const i = order[k]!;
+      const items: TestListItem[] = [];
+      ranking.take(req.limit, (i, weight) => {
         const e = view.entries[i]!;
-        items[k] = toItem({ ...e, msmt_cnt: network.get(e.url) ?? 0, priority: view.priority[i]!, weight: weight[i]! }, debug);
-      }
+        const item: TestListItem = { category_code: e.category_code, url: e.url, country_code: view.countryCode[i]! };
+        if (debug) {
+          item.msmt_cnt = network.get(e.url) ?? 0;
+          item.priority = view.priority[i]!;
+          item.weight = weight;
+        }
+        items.push(item);
+      });
       return { items, source: "prioritized" };
     }
     // Nothing prioritized: a random sample of the global URLs of the wanted categories, else of the
@@ -133,3 +175,4 @@ export class TestListSnapshot {
     return sampleItems((this.#byCc.get("ZZ") ?? []).map((r) => ({ ...r, msmt_cnt: 0 })), categoryCodes, limit);
   }
 }
+

@@ -1,0 +1,170 @@
+// Check-in benchmark: POST /api/v1/check-in against GET /api/v1/test-helpers on the same origin
+// process (embedded chDB, the real CitizenLab lists from the shared corpus when present, else the
+// project fixture), at 1, 16 and 64 concurrent clients over loopback. Test-helpers is the baseline:
+// a small answer computed from a config file, no database — check-in's cost over it is GeoIP, the
+// prioritized URL list (from memory, docs/probe-services.md) and 21 report ids. Prints requests/s
+// and p50/p99 of both per level and the ratio check-in / test-helpers; goals: ≥ 0.5× its requests/s
+// and p99 ≤ 50 ms at 64 concurrent. The two alternate in rounds so drift hits both alike.
+//
+//   node --import tsx bench/checkin/run.ts
+//   BENCH_SECONDS=6 BENCH_LEVELS=1,16,64 node --import tsx bench/checkin/run.ts
+
+import { existsSync } from "node:fs";
+import { Agent, fetch as undiciFetch } from "undici";
+import { corpusPath } from "../../test/support/corpus";
+import { repoRoot, startOriginProcess, type OriginProcess } from "../../test/support/origin-process";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64").split(",").map(Number);
+const ROUNDS = 2;
+const UA = "ooniprobe-android/3.8.0 ooniprobe-engine/3.22.0";
+
+// A spread of countries and networks, as probes check in: big lists (IR, RU, CN), small ones, none.
+const PROBES = [
+  ["IR", "AS197207"], ["RU", "AS12389"], ["IT", "AS30722"], ["US", "AS7922"], ["CN", "AS4134"], ["BR", "AS28573"],
+  ["IN", "AS55836"], ["DE", "AS3320"], ["TR", "AS9121"], ["MM", "AS9988"], ["VE", "AS8048"], ["ZZ", "AS0"],
+] as const;
+
+function checkInBody(i: number): string {
+  const [cc, asn] = PROBES[i % PROBES.length]!;
+  return JSON.stringify({
+    charging: true, on_wifi: true, platform: "android", probe_asn: asn, probe_cc: cc, run_type: "timed",
+    software_name: "ooniprobe-android", software_version: "3.8.0", web_connectivity: { category_codes: [] },
+  });
+}
+
+interface Result {
+  ok: number;
+  failed: Record<string, number>;
+  seconds: number;
+  latenciesMs: number[];
+  bytes: number;
+}
+
+type Kind = "check-in" | "test-helpers";
+
+async function load(url: string, kind: Kind, concurrency: number, seconds: number): Promise<Result> {
+  const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
+  const r: Result = { ok: 0, failed: {}, seconds: 0, latenciesMs: [], bytes: 0 };
+  let issued = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const client = async () => {
+    while (performance.now() < deadline) {
+      const i = issued++;
+      const start = performance.now();
+      try {
+        const res =
+          kind === "check-in"
+            ? await undiciFetch(`${url}/api/v1/check-in`, {
+                method: "POST",
+                dispatcher,
+                headers: { "content-type": "application/json", "user-agent": UA },
+                body: checkInBody(i),
+              })
+            : await undiciFetch(`${url}/api/v1/test-helpers`, { dispatcher, headers: { "user-agent": UA } });
+        const body = await res.arrayBuffer();
+        if (res.status === 200) {
+          r.ok++;
+          r.bytes += body.byteLength;
+          r.latenciesMs.push(performance.now() - start);
+        } else {
+          const why = `HTTP ${res.status}`;
+          r.failed[why] = (r.failed[why] ?? 0) + 1;
+        }
+      } catch (err) {
+        const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        r.failed[why] = (r.failed[why] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  r.seconds = (performance.now() - t0) / 1000;
+  await dispatcher.close();
+  return r;
+}
+
+function merge(rs: Result[]): Result {
+  const failed: Record<string, number> = {};
+  for (const r of rs) for (const [k, v] of Object.entries(r.failed)) failed[k] = (failed[k] ?? 0) + v;
+  return {
+    ok: rs.reduce((a, r) => a + r.ok, 0),
+    failed,
+    seconds: rs.reduce((a, r) => a + r.seconds, 0),
+    latenciesMs: rs.flatMap((r) => r.latenciesMs),
+    bytes: rs.reduce((a, r) => a + r.bytes, 0),
+  };
+}
+
+function summary(r: Result) {
+  const sorted = [...r.latenciesMs].sort((a, b) => a - b);
+  const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+  const failed = Object.values(r.failed).reduce((a, n) => a + n, 0);
+  return { rps: r.ok / r.seconds, p50: pct(50), p99: pct(99), ok: r.ok, failed, reasons: r.failed, avgBytes: r.ok ? r.bytes / r.ok : 0 };
+}
+
+async function main() {
+  const lists = corpusPath("citizenlab-test-lists");
+  const real = existsSync(`${lists}/lists/global.csv`);
+  let origin: OriginProcess | null = null;
+  process.once("SIGINT", () => void origin?.stop().finally(() => process.exit(130)));
+  try {
+    process.stdout.write(`starting the origin (${real ? "CitizenLab lists from the corpus" : "fixture test list: the corpus is absent"})…\n`);
+    origin = await startOriginProcess({
+      env: {
+        LOG_LEVEL: "error",
+        QUOTAS_ENABLED: "false",
+        TESTLISTS_BOOTSTRAP_DIR: real ? lists : `${repoRoot}/origin/fixtures/testlists`,
+      },
+      startTimeoutMs: 180_000,
+    });
+    const url = origin.url;
+    // Warm-up: JIT, connections, every country's view of the lists.
+    for (const kind of ["check-in", "test-helpers"] as const) await load(url, kind, 16, 1.5);
+
+    const results = new Map<string, Result[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const level of LEVELS) {
+        for (const kind of ["check-in", "test-helpers"] as const) {
+          const key = `${kind}@${level}`;
+          results.set(key, [...(results.get(key) ?? []), await load(url, kind, level, SECONDS / ROUNDS)]);
+        }
+      }
+    }
+
+    const out = (s: string) => process.stdout.write(`${s}\n`);
+    out(`\ncheck-in vs test-helpers, same origin, ${SECONDS} s per cell (${ROUNDS} alternating rounds), ${PROBES.length} country/network pairs, charging (100 URLs)\n`);
+    out(`${"endpoint".padEnd(14)} ${"clients".padStart(7)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"ok".padStart(7)} ${"failed".padStart(6)} ${"bytes".padStart(7)}`);
+    const s = new Map<string, ReturnType<typeof summary>>();
+    for (const level of LEVELS) {
+      for (const kind of ["check-in", "test-helpers"] as const) {
+        const r = summary(merge(results.get(`${kind}@${level}`)!));
+        s.set(`${kind}@${level}`, r);
+        const why = r.failed ? `  (${Object.entries(r.reasons).map(([k, v]) => `${k}: ${v}`).join(", ")})` : "";
+        out(
+          `${kind.padEnd(14)} ${String(level).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.ok).padStart(7)} ${String(r.failed).padStart(6)} ${r.avgBytes.toFixed(0).padStart(7)}${why}`,
+        );
+      }
+    }
+    out(`\nratio check-in / test-helpers requests/s (goal ≥ 0.5):`);
+    for (const level of LEVELS) {
+      const c = s.get(`check-in@${level}`)!;
+      const t = s.get(`test-helpers@${level}`)!;
+      out(`  ${String(level).padStart(3)} concurrent: ${(c.rps / t.rps).toFixed(2)}   (p99 ${c.p99.toFixed(1)} ms vs ${t.p99.toFixed(1)} ms)`);
+    }
+    const top = Math.max(...LEVELS);
+    const c = s.get(`check-in@${top}`)!;
+    const ratio = c.rps / s.get(`test-helpers@${top}`)!.rps;
+    out(`\nat ${top} concurrent: ratio ${ratio.toFixed(2)} (goal ≥ 0.5) ${ratio >= 0.5 ? "met" : "NOT met"}; check-in p99 ${c.p99.toFixed(1)} ms (goal ≤ 50) ${c.p99 <= 50 ? "met" : "NOT met"}`);
+    const errors = origin.logs.filter((l) => l.includes('"level":"error"'));
+    if (errors.length) out(`origin errors (${errors.length}):\n${errors.slice(0, 5).join("\n")}`);
+  } finally {
+    await origin?.stop().catch(() => {});
+    origin?.cleanup();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
