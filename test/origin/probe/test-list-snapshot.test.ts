@@ -96,6 +96,33 @@ describe("no database query per request", () => {
   });
 });
 
+describe("the check-in answer", () => {
+  it("has every test's report_id and the URL list serialized as the schema says", async () => {
+    const res = await origin.app.request("/api/v1/check-in", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ probe_cc: "IT", probe_asn: "AS30722", charging: false, web_connectivity: { category_codes: ["NEWS"] } }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const json = (await res.json()) as any;
+    expect(Object.keys(json)).toEqual(["v", "probe_cc", "probe_asn", "probe_network_name", "utc_time", "conf", "tests"]);
+    expect(Object.keys(json.tests)).toHaveLength(21);
+    for (const [name, t] of Object.entries<any>(json.tests)) {
+      expect(t.report_id).toMatch(new RegExp(`^\\d{8}T\\d{6}Z_${name.replace(/_/g, "")}_IT_30722_n1_[A-Za-z0-9]{16}$`));
+      expect(Object.keys(t)).toEqual(name === "web_connectivity" ? ["report_id", "urls"] : ["report_id"]);
+    }
+    const urls = json.tests.web_connectivity.urls as any[];
+    expect(urls.length).toBeGreaterThan(0);
+    for (const u of urls) {
+      expect(Object.keys(u)).toEqual(["category_code", "url", "country_code"]);
+      expect(u.category_code).toBe("NEWS");
+      expect(["IT", "XX"]).toContain(u.country_code);
+    }
+  });
+});
+
 describe("swapped atomically", () => {
   it("a probe checking in during loads gets the old list or the new one, never a mix or nothing", async () => {
     const a = writeLists({ "global.csv": header + Array.from({ length: 30 }, (_, i) => `https://a${i}.example/,NEWS,,,,\n`).join("") });
@@ -206,6 +233,9 @@ describe.skipIf(!corpusAvailable)("same answers as the query-based lists, on the
   const canonical = (items: TestListItem[]) =>
     [...items].sort((x, y) => (y.weight ?? 0) - (x.weight ?? 0) || (x.url < y.url ? -1 : x.url > y.url ? 1 : 0) || (x.category_code < y.category_code ? -1 : 1));
 
+  const canonicalByUrl = (items: TestListItem[]) =>
+    [...items].sort((x, y) => (x.url < y.url ? -1 : x.url > y.url ? 1 : x.category_code < y.category_code ? -1 : 1));
+
   async function both(req: TestListRequest): Promise<[TestListResult, TestListResult]> {
     const { testLists, testListQueries } = origin.services.probe;
     return [await testListQueries.generate(req), await testLists.generate(req)];
@@ -254,6 +284,16 @@ describe.skipIf(!corpusAvailable)("same answers as the query-based lists, on the
             const pair = await both(req);
             expectSame(pair, req);
             sources.add(pair[0].source);
+            // What check-in writes: the same list, serialized (debug fields apart).
+            const serialized = origin.services.probe.testLists.answerJson({ ...req, debug: false });
+            const items = JSON.parse(serialized.json) as TestListItem[];
+            expect(serialized.source).toBe(pair[0].source);
+            expect(items).toHaveLength(serialized.count);
+            expect(items.length).toBe(pair[0].items.length);
+            if (items.length < limit) {
+              const strip = (l: TestListItem[]) => l.map(({ category_code, url, country_code }) => ({ category_code, url, country_code }));
+              expect(canonicalByUrl(items)).toEqual(canonicalByUrl(strip(pair[0].items)));
+            }
           }
         }
       }

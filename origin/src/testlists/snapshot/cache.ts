@@ -1,7 +1,7 @@
 import type { Database } from "../../db/clickhouse";
 import type { TestListRequest, TestListResult } from "../test-list";
 import { MeasurementCounts } from "./counts";
-import { TestListSnapshot } from "./snapshot";
+import { TestListSnapshot, type TestListJson } from "./snapshot";
 import { listsVersion, readCounts, readListRows, readRules } from "./source";
 
 // Check-in's test lists, served from memory (docs/probe-services.md#test-lists-in-memory). Two
@@ -71,6 +71,12 @@ export class TestListCache {
   answer(req: TestListRequest): TestListResult {
     if (this.#version === null) return { items: [], source: "failover" };
     return this.#snapshot.generate(req, this.#counts);
+  }
+
+  /** answer() with the list serialized (what check-in writes into its response). */
+  answerJson(req: TestListRequest): TestListJson {
+    if (this.#version === null) return { json: "[]", count: 0, source: "failover" };
+    return this.#snapshot.generateJson(req, this.#counts);
   }
 
   /**

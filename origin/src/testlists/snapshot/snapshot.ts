@@ -44,6 +44,15 @@ interface CountryView {
   positive: Uint32Array;
   /** What the probe is told: the entry's country upper case, "XX" for global URLs. */
   countryCode: string[];
+  /** The entry as a list item in JSON ({category_code, url, country_code}). */
+  json: string[];
+}
+
+export interface TestListJson {
+  /** A JSON array of list items. */
+  json: string;
+  count: number;
+  source: TestListResult["source"];
 }
 
 /** Rankings kept per snapshot (each a few tens of KB at most: one per country, network, filter). */
@@ -104,7 +113,8 @@ export class TestListSnapshot {
       if (p > 0) positive.push(i);
     }
     const countryCode = entries.map((e) => toItem({ ...e, msmt_cnt: 0 }, false).country_code);
-    v = { entries, priority, positive: Uint32Array.from(positive), countryCode };
+    const json = entries.map((e, i) => JSON.stringify({ category_code: e.category_code, url: e.url, country_code: countryCode[i] }));
+    v = { entries, priority, positive: Uint32Array.from(positive), countryCode, json };
     this.#views.set(cc, v);
     return v;
   }
@@ -170,9 +180,23 @@ export class TestListSnapshot {
     return { items: fallback, source: "fallback" };
   }
 
-  /** A random sample of the global list: what is served before any snapshot could be read. */
-  globalSample(categoryCodes: readonly string[], limit: number): TestListItem[] {
-    return sampleItems((this.#byCc.get("ZZ") ?? []).map((r) => ({ ...r, msmt_cnt: 0 })), categoryCodes, limit);
+  /**
+   * generate() with the list already serialized as a JSON array: check-in writes it into its
+   * answer as is. The URLs of a prioritized list are joined from per-URL JSON made once per
+   * snapshot, instead of building and serializing an object per URL on every check-in.
+   */
+  generateJson(req: TestListRequest, counts: MeasurementCounts): TestListJson {
+    if (!req.debug) {
+      const view = this.#view(req.cc);
+      const ranking = this.#ranking(req.cc, view, counts, req.asn, req.categoryCodes);
+      if (ranking.size > 0) {
+        const parts: string[] = [];
+        ranking.take(req.limit, (i) => parts.push(view.json[i]!));
+        return { json: `[${parts.join(",")}]`, count: parts.length, source: "prioritized" };
+      }
+    }
+    const { items, source } = this.generate(req, counts);
+    return { json: JSON.stringify(items), count: items.length, source };
   }
 }
 
