@@ -4,12 +4,14 @@
 // a small answer computed from a config file, no database — check-in's cost over it is GeoIP, the
 // prioritized URL list (from memory, docs/probe-services.md) and 21 report ids. Prints requests/s
 // and p50/p99 of both per level and the ratio check-in / test-helpers; goals: ≥ 0.5× its requests/s
-// and p99 ≤ 50 ms at 64 concurrent. The two alternate in rounds so drift hits both alike.
+// and p99 ≤ 50 ms at 64 concurrent. The two alternate in rounds so drift hits both alike. The
+// origin's CPU time per request (from /proc) is printed too: on a shared machine requests/s and
+// latency follow what else runs, CPU per request much less.
 //
 //   node --import tsx bench/checkin/run.ts
 //   BENCH_SECONDS=6 BENCH_LEVELS=1,16,64 node --import tsx bench/checkin/run.ts
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Agent, fetch as undiciFetch } from "undici";
 import { corpusPath } from "../../test/support/corpus";
 import { repoRoot, startOriginProcess, type OriginProcess } from "../../test/support/origin-process";
@@ -33,8 +35,20 @@ function checkInBody(i: number): string {
   });
 }
 
+/** CPU seconds (user + system) the process has used so far, from /proc (null where there is none). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
 interface Result {
   ok: number;
+  /** The origin's CPU seconds during the run: what a request costs, whatever else runs on the machine. */
+  cpu: number | null;
   failed: Record<string, number>;
   seconds: number;
   latenciesMs: number[];
@@ -43,9 +57,10 @@ interface Result {
 
 type Kind = "check-in" | "test-helpers";
 
-async function load(url: string, kind: Kind, concurrency: number, seconds: number): Promise<Result> {
+async function load(url: string, pid: number, kind: Kind, concurrency: number, seconds: number): Promise<Result> {
   const dispatcher = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
-  const r: Result = { ok: 0, failed: {}, seconds: 0, latenciesMs: [], bytes: 0 };
+  const r: Result = { ok: 0, cpu: null, failed: {}, seconds: 0, latenciesMs: [], bytes: 0 };
+  const cpu0 = cpuSeconds(pid);
   let issued = 0;
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
@@ -80,6 +95,8 @@ async function load(url: string, kind: Kind, concurrency: number, seconds: numbe
   };
   await Promise.all(Array.from({ length: concurrency }, client));
   r.seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuSeconds(pid);
+  r.cpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   await dispatcher.close();
   return r;
 }
@@ -89,6 +106,7 @@ function merge(rs: Result[]): Result {
   for (const r of rs) for (const [k, v] of Object.entries(r.failed)) failed[k] = (failed[k] ?? 0) + v;
   return {
     ok: rs.reduce((a, r) => a + r.ok, 0),
+    cpu: rs.some((r) => r.cpu === null) ? null : rs.reduce((a, r) => a + r.cpu!, 0),
     failed,
     seconds: rs.reduce((a, r) => a + r.seconds, 0),
     latenciesMs: rs.flatMap((r) => r.latenciesMs),
@@ -100,7 +118,8 @@ function summary(r: Result) {
   const sorted = [...r.latenciesMs].sort((a, b) => a - b);
   const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
   const failed = Object.values(r.failed).reduce((a, n) => a + n, 0);
-  return { rps: r.ok / r.seconds, p50: pct(50), p99: pct(99), ok: r.ok, failed, reasons: r.failed, avgBytes: r.ok ? r.bytes / r.ok : 0 };
+  const cpuMs = r.cpu === null || r.ok === 0 ? NaN : (r.cpu * 1000) / r.ok;
+  return { rps: r.ok / r.seconds, p50: pct(50), p99: pct(99), ok: r.ok, failed, reasons: r.failed, avgBytes: r.ok ? r.bytes / r.ok : 0, cpuMs };
 }
 
 async function main() {
@@ -119,22 +138,23 @@ async function main() {
       startTimeoutMs: 180_000,
     });
     const url = origin.url;
+    const pid = origin.child.pid!;
     // Warm-up: JIT, connections, every country's view of the lists.
-    for (const kind of ["check-in", "test-helpers"] as const) await load(url, kind, 16, 1.5);
+    for (const kind of ["check-in", "test-helpers"] as const) await load(url, pid, kind, 16, 1.5);
 
     const results = new Map<string, Result[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const level of LEVELS) {
         for (const kind of ["check-in", "test-helpers"] as const) {
           const key = `${kind}@${level}`;
-          results.set(key, [...(results.get(key) ?? []), await load(url, kind, level, SECONDS / ROUNDS)]);
+          results.set(key, [...(results.get(key) ?? []), await load(url, pid, kind, level, SECONDS / ROUNDS)]);
         }
       }
     }
 
     const out = (s: string) => process.stdout.write(`${s}\n`);
     out(`\ncheck-in vs test-helpers, same origin, ${SECONDS} s per cell (${ROUNDS} alternating rounds), ${PROBES.length} country/network pairs, charging (100 URLs)\n`);
-    out(`${"endpoint".padEnd(14)} ${"clients".padStart(7)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"ok".padStart(7)} ${"failed".padStart(6)} ${"bytes".padStart(7)}`);
+    out(`${"endpoint".padEnd(14)} ${"clients".padStart(7)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"ok".padStart(7)} ${"failed".padStart(6)} ${"bytes".padStart(7)} ${"CPU ms/req".padStart(10)}`);
     const s = new Map<string, ReturnType<typeof summary>>();
     for (const level of LEVELS) {
       for (const kind of ["check-in", "test-helpers"] as const) {
@@ -142,7 +162,7 @@ async function main() {
         s.set(`${kind}@${level}`, r);
         const why = r.failed ? `  (${Object.entries(r.reasons).map(([k, v]) => `${k}: ${v}`).join(", ")})` : "";
         out(
-          `${kind.padEnd(14)} ${String(level).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.ok).padStart(7)} ${String(r.failed).padStart(6)} ${r.avgBytes.toFixed(0).padStart(7)}${why}`,
+          `${kind.padEnd(14)} ${String(level).padStart(7)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.ok).padStart(7)} ${String(r.failed).padStart(6)} ${r.avgBytes.toFixed(0).padStart(7)} ${r.cpuMs.toFixed(3).padStart(10)}${why}`,
         );
       }
     }
@@ -150,7 +170,7 @@ async function main() {
     for (const level of LEVELS) {
       const c = s.get(`check-in@${level}`)!;
       const t = s.get(`test-helpers@${level}`)!;
-      out(`  ${String(level).padStart(3)} concurrent: ${(c.rps / t.rps).toFixed(2)}   (p99 ${c.p99.toFixed(1)} ms vs ${t.p99.toFixed(1)} ms)`);
+      out(`  ${String(level).padStart(3)} concurrent: ${(c.rps / t.rps).toFixed(2)}   (p99 ${c.p99.toFixed(1)} ms vs ${t.p99.toFixed(1)} ms; origin CPU per request ${(c.cpuMs / t.cpuMs).toFixed(2)}×)`);
     }
     const top = Math.max(...LEVELS);
     const c = s.get(`check-in@${top}`)!;
