@@ -96,6 +96,30 @@ describe("no database query per request", () => {
   });
 });
 
+describe("an origin started while ClickHouse is down", () => {
+  it("serves an empty list (source failover), then the lists as soon as they can be read, without polling", async () => {
+    let down = true;
+    const client = new Proxy(db.client, {
+      get(target, key) {
+        if (key === "query" && down) return () => Promise.reject(new Error("ClickHouse is down"));
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const cache = new TestListCache({ ...db, client }, { pollMs: 0, countsRefreshMs: 0, log: quiet });
+    await cache.start();
+    try {
+      const req = { cc: "IT", asn: 30722, categoryCodes: [], limit: 20 };
+      expect(cache.answer(req)).toEqual({ items: [], source: "failover" });
+      down = false;
+      await vi.waitFor(() => expect(cache.answer(req).items).toHaveLength(20), { timeout: 15_000, interval: 100 });
+      expect(cache.answer(req).source).toBe("prioritized");
+    } finally {
+      await cache.stop();
+    }
+  });
+});
+
 describe("the check-in answer", () => {
   it("has every test's report_id and the URL list serialized as the schema says", async () => {
     const res = await origin.app.request("/api/v1/check-in", {

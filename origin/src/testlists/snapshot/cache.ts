@@ -141,11 +141,20 @@ export class TestListCache {
   }
 
   #schedule(): void {
+    if (this.#stopped) return;
     const periods = [this.opts.pollMs, this.opts.countsRefreshMs].filter((ms) => ms > 0);
-    if (this.#stopped || periods.length === 0) return;
-    // Before the first load, and after failures, retry sooner than the poll (capped at it).
-    const every = Math.min(...periods);
-    const wait = this.#version === null ? Math.min(every, 1000 * 2 ** Math.min(this.#failures, 5)) : every;
+    const every = periods.length > 0 ? Math.min(...periods) : null;
+    let wait: number;
+    if (this.#version === null) {
+      // Nothing loaded yet (the database was down at start): retry with backoff until a load
+      // succeeds, even when polling is off — an origin must not serve empty lists for good.
+      const backoff = 1000 * 2 ** Math.min(this.#failures, 5);
+      wait = every === null ? backoff : Math.min(every, backoff);
+    } else if (every === null) {
+      return;
+    } else {
+      wait = every;
+    }
     this.#timer = setTimeout(() => {
       this.#timer = null;
       void this.refresh()
