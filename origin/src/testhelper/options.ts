@@ -26,7 +26,7 @@ export interface TestHelperOptions {
   tcpTlsTimeoutMs?: number;
   /** The whole GET, redirects and body included. oohelperd: 15 s. */
   httpTimeoutMs?: number;
-  /** Browsers stop at 20. */
+  /** Redirects followed before giving up. Go's client (oohelperd and the probe): 10. */
   maxRedirects?: number;
   /** Bytes of the measured page we read; the rest is not read. oohelperd: 16 MiB. */
   maxBodyBytes?: number;
@@ -66,7 +66,7 @@ export function resolveOptions(opts: TestHelperOptions = {}): HelperConfig {
     dnsTimeoutMs: opts.dnsTimeoutMs ?? 4_000,
     tcpTlsTimeoutMs: opts.tcpTlsTimeoutMs ?? 15_000,
     httpTimeoutMs: opts.httpTimeoutMs ?? 15_000,
-    maxRedirects: opts.maxRedirects ?? 20,
+    maxRedirects: opts.maxRedirects ?? 10,
     maxBodyBytes: opts.maxBodyBytes ?? 16 * MiB,
     maxRequestBytes: opts.maxRequestBytes ?? 16 * MiB,
     maxInFlight: opts.maxInFlight ?? 25,

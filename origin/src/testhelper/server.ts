@@ -4,6 +4,9 @@ import { serve } from "@hono/node-server";
 import { createTestHelperApp } from "./app";
 import type { TestHelperOptions } from "./options";
 
+/** oohelperd's http.Server ReadHeaderTimeout. */
+export const HEADER_TIMEOUT_MS = 8_000;
+
 export interface TestHelperServerOptions extends TestHelperOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -21,10 +24,21 @@ export interface RunningTestHelper {
 export async function startTestHelper(opts: TestHelperServerOptions): Promise<RunningTestHelper> {
   const { host = "127.0.0.1", port, ...helperOpts } = opts;
   const app = createTestHelperApp(helperOpts);
-  const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
-  // A control answer takes up to ~19 s (4 s DNS, then 15 s connects alongside a 15 s fetch).
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
+  const server = serve({
+    fetch: app.fetch,
+    hostname: host,
+    port,
+    serverOptions: {
+      // oohelperd: ReadHeaderTimeout 8 s. Node checks these timers every connectionsCheckingInterval
+      // (30 s by default, which held slow headers for 33 s): check every second instead.
+      headersTimeout: HEADER_TIMEOUT_MS,
+      // oohelperd sets no body timeout; ours bounds the whole upload (≤ 16 MiB) generously.
+      requestTimeout: 120_000,
+      connectionsCheckingInterval: 1_000,
+      // Go keeps idle connections open; the bridge reuses its connections to the helper.
+      keepAliveTimeout: 65_000,
+    },
+  }) as Server;
   await new Promise<void>((resolve, reject) => {
     if (server.listening) return resolve();
     server.once("listening", resolve);
