@@ -12,6 +12,18 @@ import type { Resolver } from "./resolver";
 export const DNS_BUDGET_MS = 8_000;
 /** When extra attempts start if nothing has answered yet. */
 export const HEDGE_AT_MS: readonly number[] = [1_000, 3_000];
+/**
+ * Hedges start only while fewer lookups than this are out, process-wide. getaddrinfo runs on libuv's
+ * pool of 4 threads: past that, a hedge would only queue behind (and delay) everyone's first attempt.
+ */
+export const HEDGE_WHILE_OUTSTANDING_BELOW = 4;
+let outstanding = 0;
+
+/** Lookups started and not yet settled, in this process (tests). */
+export function outstandingLookups(): number {
+  return outstanding;
+}
+
 /** Pause before retrying after every attempt out has failed transiently. */
 const RETRY_PAUSE_MS = 250;
 
@@ -55,7 +67,17 @@ export function hedgedLookup(resolver: Resolver, domain: string, signal: AbortSi
     const attempt = () => {
       if (settled) return;
       out++;
-      resolver(domain, ac.signal).then(
+      // Out until it settles, or until we stop waiting for it (a resolver that ignores its signal
+      // and never settles must not switch hedging off for good).
+      outstanding++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        outstanding--;
+      };
+      ac.signal.addEventListener("abort", release, { once: true });
+      resolver(domain, ac.signal).finally(release).then(
         (addrs) => finish(() => resolve(addrs)),
         (err: unknown) => {
           out--;
@@ -70,7 +92,10 @@ export function hedgedLookup(resolver: Resolver, domain: string, signal: AbortSi
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     timers.push(setTimeout(() => finish(() => reject(lastError ?? new OoniFailure(FAILURE.genericTimeout, "resolve"))), budget));
-    for (const at of hedges) if (at < budget) timers.push(setTimeout(() => out > 0 && attempt(), at));
+    const hedge = () => {
+      if (out > 0 && outstanding < HEDGE_WHILE_OUTSTANDING_BELOW) attempt();
+    };
+    for (const at of hedges) if (at < budget) timers.push(setTimeout(hedge, at));
     attempt();
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { startTestHelper, type Resolver } from "../../../origin/src/testhelper";
-import { hedgedLookup } from "../../../origin/src/testhelper/dns-hedge";
+import { HEDGE_WHILE_OUTSTANDING_BELOW, hedgedLookup, outstandingLookups } from "../../../origin/src/testhelper/dns-hedge";
 import { FAILURE, OoniFailure } from "../../../origin/src/testhelper/failures";
 import { postControl, startHttpTarget } from "./fixtures";
 
@@ -52,6 +52,20 @@ describe("hedged lookup", () => {
     const e = await hedgedLookup(scripted(never), "void.example", live(), { budgetMs: 200, hedgeAtMs: [50] }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(OoniFailure);
     expect((e as OoniFailure).failure).toBe(FAILURE.genericTimeout);
+  });
+
+  it("does not hedge while the resolver is already busy (getaddrinfo's 4 pool threads)", async () => {
+    const stuck: (() => void)[] = [];
+    const hang = () => new Promise<string[]>((_res, rej) => stuck.push(() => rej(err("EAI_AGAIN"))));
+    const busy = Array.from({ length: HEDGE_WHILE_OUTSTANDING_BELOW }, (_, i) =>
+      hedgedLookup(scripted(hang), `busy${i}.example`, live(), { budgetMs: 300, hedgeAtMs: [] }).catch(() => undefined),
+    );
+    const r = scripted(never, async () => ["192.0.2.9"]);
+    const e = await hedgedLookup(r, "queued.example", live(), { budgetMs: 300, hedgeAtMs: [50] }).catch((x: unknown) => x);
+    expect(r.calls).toBe(1); // no hedge: it would only have queued behind the others
+    expect((e as OoniFailure).failure).toBe(FAILURE.genericTimeout);
+    for (const release of stuck) release();
+    await Promise.all(busy);
   });
 
   it("stops when the caller goes away", async () => {
