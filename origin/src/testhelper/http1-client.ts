@@ -176,7 +176,10 @@ async function readHead(reader: SocketReader): Promise<Head> {
 
 type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
 
-/** transfer.go readTransfer/fixLength for a response to GET; removes the fields Go removes. */
+/**
+ * transfer.go readTransfer for a response to GET: parseTransferEncoding, fixPragmaCacheControl,
+ * then fixLength — and the header edits each makes, since oohelperd reports the edited header.
+ */
 function framing(head: Head): { framing: Framing; fields: [string, string][] } {
   let fields = head.fields;
   const te = fields.filter(([k]) => k === "Transfer-Encoding").map(([, v]) => v);
@@ -188,23 +191,31 @@ function framing(head: Head): { framing: Framing; fields: [string, string][] } {
     if (major > 1 || (major === 1 && minor >= 1)) {
       if (te.length !== 1) throw new ProtocolError(`too many transfer encodings: ${te.join(",")}`);
       if (te[0]!.toLowerCase() !== "chunked") throw new ProtocolError(`unsupported transfer encoding: ${te[0]}`);
+      // Both present: chunked wins and Content-Length is dropped (RFC 9112 §6.3), before any other check.
+      fields = fields.filter(([k]) => k !== "Content-Length");
       chunked = true;
     }
   }
-  const lens = [...new Set(fields.filter(([k]) => k === "Content-Length").map(([, v]) => v.trim()))];
-  if (lens.length > 1) throw new ProtocolError("http: message cannot contain multiple Content-Length headers");
+  // RFC 7234 §5.4: "Pragma: no-cache" alone counts as "Cache-Control: no-cache" (Go adds the field).
+  const pragma = fields.find(([k]) => k === "Pragma");
+  if (pragma?.[1] === "no-cache" && !fields.some(([k]) => k === "Cache-Control")) fields = [...fields, ["Cache-Control", "no-cache"]];
+  const lens = fields.filter(([k]) => k === "Content-Length").map(([, v]) => v.trim());
+  if (lens.length > 1) {
+    if (lens.some((v) => v !== lens[0])) throw new ProtocolError("http: message cannot contain multiple Content-Length headers");
+    // Duplicates of one value are folded into one field.
+    const firstAt = fields.findIndex(([k]) => k === "Content-Length");
+    fields = fields.filter(([k], i) => k !== "Content-Length" || i === firstAt);
+  }
   const { status } = head;
   if ((status >= 100 && status < 200) || status === 204 || status === 304) return { framing: { kind: "none" }, fields };
-  if (chunked) {
-    // Both present: chunked wins and Content-Length is dropped (RFC 9112 §6.3; Go does the same).
-    return { framing: { kind: "chunked" }, fields: fields.filter(([k]) => k !== "Content-Length") };
+  if (chunked) return { framing: { kind: "chunked" }, fields };
+  const cl = lens[0] ?? "";
+  if (cl !== "") {
+    if (!/^\d{1,19}$/.test(cl)) throw new ProtocolError(`bad Content-Length "${cl}"`);
+    return { framing: { kind: "length", length: Number(cl) }, fields };
   }
-  if (lens.length === 1) {
-    const raw = lens[0]!;
-    if (!/^\d{1,19}$/.test(raw)) throw new ProtocolError(`bad Content-Length "${raw}"`);
-    return { framing: { kind: "length", length: Number(raw) }, fields };
-  }
-  return { framing: { kind: "close" }, fields };
+  // No length (or an empty one, which Go drops): the body runs until the server closes.
+  return { framing: { kind: "close" }, fields: fields.filter(([k]) => k !== "Content-Length") };
 }
 
 const unexpectedEof = () => new ProtocolError("unexpected EOF");

@@ -24,6 +24,10 @@ const RESPONSES: Record<string, string> = {
   "/two-lengths": `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi`,
   "/gzip-te": `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhi`,
   "/keep-alive": `HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi`,
+  "/pragma": `HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nhi`,
+  "/te-two-lengths": `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n2\r\nhi\r\n0\r\n\r\n`,
+  "/same-lengths": `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi`,
+  "/empty-length": `HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nhello`,
   "/blockpage-headers": `HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n`,
 };
 
@@ -122,6 +126,19 @@ describe("HTTP parsing as lenient as Go's client", () => {
     expect((await control("/keep-alive")).headers).toEqual({ Connection: "keep-alive", "Content-Length": "2" });
     // A chunked blockpage: nothing a header-matching rule could latch onto that Go would not show.
     expect((await control("/blockpage-headers")).headers).toEqual({});
+  });
+
+  it("Content-Length edge cases as Go's fixLength", async () => {
+    // Chunked first: two different lengths do not matter once Transfer-Encoding says chunked.
+    expect(await control("/te-two-lengths")).toMatchObject({ status_code: 200, failure: null, body_length: 2 });
+    expect(await control("/same-lengths")).toMatchObject({ status_code: 200, failure: null, body_length: 2, headers: { "Content-Length": "2" } });
+    const empty = await control("/empty-length");
+    expect(empty).toMatchObject({ status_code: 200, failure: null, body_length: 5 });
+    expect(empty.headers["Content-Length"]).toBeUndefined();
+  });
+
+  it("Pragma: no-cache alone also reports Cache-Control: no-cache, as Go adds it", async () => {
+    expect((await control("/pragma")).headers).toEqual({ "Cache-Control": "no-cache", "Content-Length": "2", Pragma: "no-cache" });
   });
 
   it("the title is returned untrimmed, exactly as the probe extracts it", async () => {
