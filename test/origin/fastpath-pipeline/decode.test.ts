@@ -49,6 +49,30 @@ describe("decodePost (spool files)", () => {
   });
 });
 
+describe("scoreItem: measurements upstream gives no row", () => {
+  it.each([
+    ["probe_cc ZZ", { probe_cc: "ZZ" }],
+    ["probe_cc zz", { probe_cc: "zz" }],
+    ["probe_asn AS0", { probe_asn: "AS0" }],
+    ["probe_asn as0", { probe_asn: "as0" }],
+  ])("%s: excluded (not unreadable, not retryable)", (_label, override) => {
+    const text = JSON.stringify({ ...msm, ...override });
+    const post = scoreItem({ kind: "post", uid: "u", data: envelopeAroundMeasurementText(text, REPORT_ID) }, empty);
+    const line = scoreItem({ kind: "line", data: text, uid: "u" }, empty);
+    for (const r of [post, line]) {
+      expect(r).toMatchObject({ ok: false, excluded: true });
+      expect(r.ok === false && r.retryable).toBeFalsy();
+    }
+  });
+
+  it("scores AS00 / ZZZ / a missing probe_cc like any other", () => {
+    for (const override of [{ probe_asn: "AS00" }, { probe_cc: "ZZZ" }, { probe_cc: undefined }]) {
+      const r = scoreItem({ kind: "line", data: JSON.stringify({ ...msm, ...override }), uid: "u" }, empty);
+      expect(r.ok).toBe(true);
+    }
+  });
+});
+
 describe("decodeArchivedLine (JSONL)", () => {
   it("takes uid and report id from the archive index when given", () => {
     const d = decodeArchivedLine(JSON.stringify(msm), { uid: "20240101000000.000000_IT_webconnectivity_0123456789abcdef", reportId: "r" });
