@@ -103,6 +103,17 @@ function runLinkId(annotations: Dict): number | null {
   return n !== null && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
+/** Score keys upstream always writes as Python floats (`0.0`, `1.0`), never as integers. */
+const FLOAT_SCORE = /(?<!\\)"(blocking_general|blocking_global|blocking_country|blocking_isp|blocking_local|accuracy)":(-?\d+)(?=[,}])/g;
+
+/**
+ * The stored scores text as upstream's ujson writes it: JSON.stringify prints the float 0.0 as
+ * `0`, upstream `0.0`. Readers parse the JSON either way; this keeps the stored bytes identical.
+ */
+export function pyFloatScores(json: string): string {
+  return json.replace(FLOAT_SCORE, '"$1":$2.0');
+}
+
 export function buildFastpathRow(
   msm: unknown,
   result: ScoreResult,
@@ -116,7 +127,7 @@ export function buildFastpathRow(
   const runtime = own(m, "test_runtime");
   let scores: string;
   try {
-    scores = JSON.stringify(result.scores) ?? "{}";
+    scores = pyFloatScores(JSON.stringify(result.scores) ?? "{}");
   } catch {
     scores = "{}";
   }

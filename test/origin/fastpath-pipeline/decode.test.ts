@@ -67,9 +67,19 @@ describe("scoreItem: measurements upstream gives no row", () => {
 
   it("scores AS00 / ZZZ / a missing probe_cc like any other", () => {
     for (const override of [{ probe_asn: "AS00" }, { probe_cc: "ZZZ" }, { probe_cc: undefined }]) {
-      const r = scoreItem({ kind: "line", data: JSON.stringify({ ...msm, ...override }), uid: "u" }, empty);
+      const r = scoreItem({ kind: "line", data: JSON.stringify({ ...msm, ...override }), uid: "u", reportId: "r" }, empty);
       expect(r.ok).toBe(true);
     }
+  });
+
+  it("no report id anywhere (measurement, envelope, archive index): excluded; any one of them: scored", () => {
+    const { report_id: _drop, ...bare } = { ...msm, report_id: "x" };
+    const text = JSON.stringify(bare);
+    expect(scoreItem({ kind: "line", data: text, uid: "u" }, empty)).toMatchObject({ ok: false, excluded: true });
+    expect(scoreItem({ kind: "line", data: JSON.stringify({ ...bare, report_id: null }), uid: "u" }, empty)).toMatchObject({ excluded: true });
+    expect(scoreItem({ kind: "line", data: text, uid: "u", reportId: "r" }, empty).ok).toBe(true);
+    expect(scoreItem({ kind: "post", uid: "u", data: envelopeAroundMeasurementText(text, REPORT_ID) }, empty).ok).toBe(true);
+    expect(scoreItem({ kind: "line", data: JSON.stringify({ ...bare, report_id: "" }), uid: "u" }, empty).ok).toBe(true);
   });
 });
 

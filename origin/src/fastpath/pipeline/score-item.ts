@@ -18,7 +18,7 @@ export type ScoreItem =
 /**
  * `retryable`: the measurement was not judged (pool closed, thread died): try again later rather
  * than counting it as unreadable. `excluded`: a readable measurement that gets no row by rule
- * (ZZ / AS0, as upstream; see ../excluded.ts) — like an unreadable one it is never scored, but it
+ * (ZZ / AS0 / no report id, as upstream; see ../excluded.ts) — like an unreadable one it is never scored, but it
  * is counted and logged apart.
  */
 export type ItemResult =
@@ -36,7 +36,7 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
       ({ measurement, reportId } = d);
       uid = d.measurementUid;
     }
-    const excluded = excludedFromFastpath(measurement);
+    const excluded = excludedFromFastpath(measurement, reportId ?? null);
     if (excluded !== null) return { ok: false, error: `not scored: ${excluded}`, excluded: true };
     const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
     return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined }) };
