@@ -28,10 +28,18 @@ export function envelopeAroundMeasurementText(measurementText: string, reportId:
   ]);
 }
 
+/**
+ * A JSON object (what JSON.parse returned, so every key is a string). Checked without walking its
+ * keys: z.record would visit every key of every measurement, a tenth of the fastpath's time.
+ */
+const JsonObject = z.custom<Record<string, unknown>>((v) => v !== null && typeof v === "object" && !Array.isArray(v), {
+  message: "expected an object",
+});
+
 const PostSchema = z.looseObject({
   format: z.string().optional(),
   report_id: z.string().optional(),
-  content: z.union([z.record(z.string(), z.unknown()), z.string()]),
+  content: z.union([JsonObject, z.string()]),
 });
 
 export interface PostContent {
@@ -52,7 +60,7 @@ export function parsePostFile(bytes: Uint8Array): PostContent {
   const envelope = PostSchema.parse(raw);
   const rawContent = (raw as { content: unknown }).content;
   const content = typeof rawContent === "string" ? (JSON.parse(rawContent) as unknown) : rawContent;
-  z.record(z.string(), z.unknown()).parse(content);
+  JsonObject.parse(content);
   const measurement = content as Record<string, unknown>;
   const inner = Object.hasOwn(measurement, "report_id") ? measurement.report_id : undefined;
   const reportId = typeof inner === "string" && inner !== "" ? inner : envelope.report_id ?? null;
