@@ -59,9 +59,14 @@ export function parseAsn(v: unknown): number {
 }
 
 /** "YYYY-MM-DD hh:mm:ss" normalised (zero padded), or the epoch when unreadable. */
+/** Already "YYYY-MM-DD hh:mm:ss" with every field zero padded and a year ≥ 1000. */
+const CANONICAL = /^[1-9]\d{3}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+
 function dateTime(v: unknown): string {
   const ms = parsePyDateTime(v);
-  return ms === null ? EPOCH : formatDateTime(ms);
+  if (ms === null) return EPOCH;
+  // What probes send is already normalised: formatting it again would give the same text.
+  return CANONICAL.test(v as string) ? (v as string) : formatDateTime(ms);
 }
 
 /** Python's urlsplit(url).netloc: the authority after "//", port and userinfo included. */
