@@ -1,3 +1,4 @@
+import { SCORERS } from "../../origin/src/fastpath/scoring";
 import { makeMeasurementUid } from "../../origin/src/intake/measurement-uid";
 import type { Fixture } from "../../test/support/upstream-fastpath/fixtures";
 
@@ -6,7 +7,8 @@ import type { Fixture } from "../../test/support/upstream-fastpath/fixtures";
 //   80 % web_connectivity — real bodies (legacy 0.4 and LTE 0.5) as they are; 1 in 25 of them
 //        carries an enlarged HTTP body (a real page's HTML repeated to 110 KB – 1.1 MB, log-uniform),
 //        as the pages probes fetch and snapshot are;
-//   20 % every other test name found, evenly.
+//   20 % the other tests the fastpath scores (those probes run: telegram, signal, tor, dash, …),
+//        one test name as likely as another.
 // Every measurement is dated now (so the date rules do not fail it) and wrapped as the fastpath
 // receives it: {"format":"json","content":…}.
 
@@ -52,7 +54,7 @@ export function buildMix(fixtures: Fixture[], count: number, seed = 20): MixItem
   const wc = parsed.filter((p) => p.f.testName === "web_connectivity" && typeof p.m.test_keys === "object" && p.m.test_keys !== null);
   const byName = new Map<string, typeof parsed>();
   for (const p of parsed) {
-    if (p.f.testName === "web_connectivity") continue;
+    if (p.f.testName === "web_connectivity" || !SCORERS.has(p.f.testName)) continue;
     byName.set(p.f.testName, [...(byName.get(p.f.testName) ?? []), p]);
   }
   const others = [...byName.values()];
