@@ -1,37 +1,50 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { queryRows } from "../../origin/src/db/clickhouse";
 import { loadFingerprintDir } from "../../origin/src/fastpath/fingerprints";
-import { parseMeasurementText } from "../../origin/src/fastpath/normalize";
 import { startFastpath } from "../../origin/src/fastpath/pipeline";
 import { ScoringPool } from "../../origin/src/fastpath/pipeline/pool";
-import { scoreItem, type ScoreItem } from "../../origin/src/fastpath/pipeline/score-item";
+import type { ScoreItem } from "../../origin/src/fastpath/pipeline/score-item";
 import { FastpathStore } from "../../origin/src/fastpath/pipeline/store";
-import { scoreMeasurement } from "../../origin/src/fastpath/score";
 import { makeMeasurementUid } from "../../origin/src/intake/measurement-uid";
-import { envelopeAroundMeasurementText } from "../../origin/src/intake/post-file";
 import { Spool } from "../../origin/src/intake/spool";
 import { createLogger } from "../../origin/src/logger";
 import { corpusAvailable, corpusDir, corpusPath } from "../../test/support/corpus";
+import { repoRoot } from "../../test/support/origin-process";
 import { openTempDb, pipelineConfig, tempDir } from "../../test/origin/fastpath-pipeline/helpers";
+import { collectFixtures } from "../../test/support/upstream-fastpath/fixtures";
+import { locateUpstreamFastpath, runHarness } from "../../test/support/upstream-fastpath/locate";
+import { buildMix, describeMix, type MixItem } from "./mix";
 
-// Fastpath throughput on the real-measurement corpus (looped):
-//  1. measurements scored per second on one core — from the spool file's bytes to the finished row
-//     (JSON parse + scoring + row), and scoring alone on already-parsed measurements;
-//  2. the same through the scoring threads (one per core);
-//  3. end to end, spool files → rows in ClickHouse (embedded chDB): rows per second;
-//  4. peak memory (RSS of this process, threads included).
-// No baseline is run here: the upstream Python fastpath is not available offline, so the figures
-// are ours alone, for a side-by-side run elsewhere.
+// Fastpath throughput on a realistic traffic mix (./mix.ts: 80 % web_connectivity from real
+// measurements, some with large bodies; the rest every other test found), beside OONI's own Python
+// fastpath (ooni/backend fastpath.core, run unchanged by test/support/upstream-fastpath/harness.py)
+// in the same run, one core each, one process each (run one after the other):
+//  0. bytes → row (the {"format":"json","content":…} body → the fastpath row) and scoring alone, on
+//     the measurements ≤ 100 KB and on all of them; peak RSS of each process; the ratios;
+//  1. the same through our scoring threads (one per core);
+//  2. end to end, spool files → rows in ClickHouse (embedded chDB): rows per second.
+// Without the ooni/backend snapshot or Python (see test/support/upstream-fastpath/locate.ts), only
+// our figures are printed.
 //
-//   node --import tsx bench/fastpath/run.ts [--seconds 5] [--rows 20000] [--threads N]
+//   node --import tsx bench/fastpath/run.ts [--seconds 5] [--count 2000] [--rows 20000] [--threads N] [--compare-only]
 
-const { values } = parseArgs({ options: { seconds: { type: "string" }, rows: { type: "string" }, threads: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string" },
+    rows: { type: "string" },
+    threads: { type: "string" },
+    count: { type: "string" },
+    "compare-only": { type: "boolean" },
+  },
+});
 const SECONDS = Number(values.seconds ?? 5);
 const ROWS = Number(values.rows ?? 20_000);
 const THREADS = Number(values.threads ?? availableParallelism());
+const COUNT = Number(values.count ?? 2000);
 
 function mb(bytes: number) {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -50,55 +63,85 @@ if (!corpusAvailable) {
   process.exit(0);
 }
 
-// The corpus as spool files would hold it: each measurement in a submission envelope, dated now
-// (so the date rules do not fail it) and named by a fresh uid.
-const files = readdirSync(corpusPath("measurements")).filter((f) => /\.(json|yaml)$/.test(f) && f !== "expectations.json");
-const measurements: Record<string, unknown>[] = [];
-for (const f of files) {
-  for (const m of parseMeasurementText(readFileSync(corpusPath("measurements", f), "utf8"))) {
-    if (m && typeof m === "object" && !Array.isArray(m)) measurements.push(m as Record<string, unknown>);
-  }
-}
+const located = locateUpstreamFastpath();
+const fixtureSet = collectFixtures(located.ok ? located.upstream.backendDir : null);
+const mix = buildMix(fixtureSet.fixtures, COUNT);
+const small = mix.filter((m) => m.post.length <= 100 * 1024);
 const fingerprints = await loadFingerprintDir(corpusPath("fingerprints"));
-const now = new Date();
-const stamp = now.toISOString().slice(0, 19).replace("T", " ");
-const items: ScoreItem[] = measurements.map((m, i) => {
-  const msm = { ...m, measurement_start_time: stamp };
-  const data = envelopeAroundMeasurementText(JSON.stringify(msm), `bench-report-${i}`);
-  return { kind: "post", uid: makeMeasurementUid("IT", String(m.test_name ?? "x").replace(/_/g, ""), data), data };
-});
-const bytes = items.reduce((n, it) => n + (it.kind === "post" ? it.data.length : 0), 0);
-const tests = new Map<string, number>();
-for (const m of measurements) tests.set(String(m.test_name), (tests.get(String(m.test_name)) ?? 0) + 1);
-console.log(`corpus: ${measurements.length} measurements (${mb(bytes)} as spool files), ${tests.size} tests, looped`);
+console.log(`mix (all): ${describeMix(mix)}`);
+console.log(`mix (≤ 100 KB): ${describeMix(small)}`);
 console.log(`fingerprints: ${fingerprints.dns.length} DNS, ${fingerprints.http.length} HTTP`);
-
-// 1. One core.
-function loop(fn: (i: number) => void): { n: number; ms: number } {
-  for (let i = 0; i < items.length * 3; i++) fn(i % items.length); // warm-up
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < SECONDS * 1000) {
-    for (let i = 0; i < items.length; i++) fn(i);
-    n += items.length;
-  }
-  return { n, ms: performance.now() - t0 };
-}
-const full = loop((i) => {
-  const r = scoreItem(items[i]!, fingerprints);
-  if (!r.ok) throw new Error(r.error);
-});
-const mbps = ((full.n / items.length) * bytes) / 1024 / 1024 / (full.ms / 1000);
 console.log(
-  `1 core, bytes → row (parse + score + row): ${rate(full.n, full.ms)} msm, ${mbps.toFixed(1)} MB/s  ` +
-    `(${full.n.toLocaleString("en")} in ${(full.ms / 1000).toFixed(1)} s)`,
+  located.ok
+    ? `upstream: ooni/backend ${located.upstream.revision.slice(0, 8)} fastpath.core (${located.upstream.python})`
+    : `upstream: not available (${located.reason}): our figures only`,
 );
-const only = loop((i) => {
-  scoreMeasurement(measurements[i]!, { fingerprints });
-});
-console.log(`1 core, scoring alone (parsed measurements): ${rate(only.n, only.ms)}`);
 
-// 2. Scoring threads.
+interface OneCore {
+  items: number;
+  bytes: number;
+  rows_per_s: number;
+  mb_per_s: number;
+  score_per_s: number;
+  peak_rss_kb_rows: number;
+  peak_rss_kb: number;
+}
+
+// 0. One core each, ours and upstream's, on the same files.
+const work = tempDir("bench-fastpath");
+const itemsFile = (name: string, list: MixItem[]) => {
+  const f = path.join(work.dir, `${name}.jsonl`);
+  // "uid<TAB>post" lines: both sides read them without a JSON layer of their own.
+  writeFileSync(f, Buffer.concat(list.flatMap((m) => [Buffer.from(`${m.uid}\t`), m.post, Buffer.from("\n")])));
+  return f;
+};
+function ours(file: string): OneCore {
+  const r = spawnSync(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", path.join(repoRoot, "bench/fastpath/one-core.ts"), "--items", file, "--fingerprints", corpusPath("fingerprints"), "--seconds", String(SECONDS)],
+    { encoding: "utf8", cwd: repoRoot, maxBuffer: 1 << 24 },
+  );
+  if (r.status !== 0) throw new Error(`one-core.ts failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as OneCore;
+}
+function upstream(file: string): OneCore | null {
+  if (!located.ok) return null;
+  return JSON.parse(runHarness(located.upstream, ["bench", "--items", file, "--seconds", String(SECONDS)]).trim()) as OneCore;
+}
+const x = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+const table: string[] = [
+  "| mix | bytes → row, ours | upstream | ratio | MB/s ours / upstream | scoring alone ratio | peak RSS ours / upstream | RSS ratio |",
+  "|---|---|---|---|---|---|---|---|",
+];
+const notes: string[] = [];
+for (const [name, list] of [["≤ 100 KB", small], ["all", mix]] as const) {
+  const file = itemsFile(name === "all" ? "all" : "small", list);
+  const o = ours(file);
+  const u = upstream(file);
+  const n = (v: number) => Math.round(v).toLocaleString("en");
+  const rss = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+  table.push(
+    `| ${name} (${list.length}) | ${n(o.rows_per_s)}/s | ${u ? `${n(u.rows_per_s)}/s` : "–"} | ${u ? x(o.rows_per_s, u.rows_per_s) : "–"} | ` +
+      `${o.mb_per_s.toFixed(1)} / ${u ? u.mb_per_s.toFixed(1) : "–"} | ${u ? `${x(o.score_per_s, u.score_per_s)} (${n(o.score_per_s)} vs ${n(u.score_per_s)}/s)` : n(o.score_per_s)} | ` +
+      `${rss(o.peak_rss_kb_rows)} / ${u ? rss(u.peak_rss_kb_rows) : "–"} | ${u ? x(o.peak_rss_kb_rows, u.peak_rss_kb_rows) : "–"} |`,
+  );
+  notes.push(
+    `${name}: whole-process peak RSS (loading and the scoring-alone run included) ours ${(o.peak_rss_kb / 1024).toFixed(0)} MB` +
+      (u ? `, upstream ${(u.peak_rss_kb / 1024).toFixed(0)} MB` : ""),
+  );
+}
+work.cleanup();
+console.log(
+  `\n1 core each, ${SECONDS} s per figure; rates per CPU second of the process; peak RSS during the bytes → row run ` +
+    `(restarted after loading and warm-up; each process holds its mix and fingerprints):`,
+);
+console.log(table.join("\n"));
+console.log(notes.join("\n"));
+if (values["compare-only"]) process.exit(0);
+
+const items: ScoreItem[] = mix.map((m) => ({ kind: "post", uid: m.uid, data: m.post }));
+
+// 1. Scoring threads.
 {
   const pool = new ScoringPool(THREADS);
   pool.setFingerprints({ dns: [...fingerprints.dns], http: [...fingerprints.http], semantics: "fastpath", version: "" });
@@ -121,7 +164,7 @@ console.log(`1 core, scoring alone (parsed measurements): ${rate(only.n, only.ms
   await pool.close();
 }
 
-// 3. Spool → ClickHouse.
+// 2. Spool → ClickHouse.
 {
   const tmp = tempDir("bench");
   const log = createLogger("silent");

@@ -222,6 +222,7 @@ function formatProgress(p: ReprocessProgress): string {
     `${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${p.files}/${p.filesTotal} files ` +
     `${mb(p.bytes)}/${mb(p.bytesTotal)} MB · ${p.rows.toLocaleString("en")} rows · ${rate.toLocaleString("en")} msm/s` +
     (p.unreadable ? ` · ${p.unreadable} unreadable` : "") +
+    (p.excluded ? ` · ${p.excluded} not scored (ZZ/AS0)` : "") +
     (p.badFiles ? ` · ${p.badFiles} bad files` : "")
   );
 }
@@ -266,7 +267,7 @@ export const fastpathReprocessCommand: ServicesCommand = {
     }
     io.out(
       `${summary.aborted ? "interrupted" : "done"}: ${summary.files} files, ${summary.lines} measurements, ` +
-        `${summary.rows} rows written, ${summary.unreadable} unreadable, ${summary.badFiles} bad files, ` +
+        `${summary.rows} rows written, ${summary.unreadable} unreadable, ${summary.excluded} not scored (ZZ/AS0), ${summary.badFiles} bad files, ` +
         `${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
     );
     return summary.aborted ? 130 : summary.badFiles > 0 ? 1 : 0;

@@ -59,9 +59,14 @@ export function parseAsn(v: unknown): number {
 }
 
 /** "YYYY-MM-DD hh:mm:ss" normalised (zero padded), or the epoch when unreadable. */
+/** Already "YYYY-MM-DD hh:mm:ss" with every field zero padded and a year ≥ 1000. */
+const CANONICAL = /^[1-9]\d{3}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+
 function dateTime(v: unknown): string {
   const ms = parsePyDateTime(v);
-  return ms === null ? EPOCH : formatDateTime(ms);
+  if (ms === null) return EPOCH;
+  // What probes send is already normalised: formatting it again would give the same text.
+  return CANONICAL.test(v as string) ? (v as string) : formatDateTime(ms);
 }
 
 /** Python's urlsplit(url).netloc: the authority after "//", port and userinfo included. */
@@ -103,6 +108,17 @@ function runLinkId(annotations: Dict): number | null {
   return n !== null && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
+/** Score keys upstream always writes as Python floats (`0.0`, `1.0`), never as integers. */
+const FLOAT_SCORE = /(?<!\\)"(blocking_general|blocking_global|blocking_country|blocking_isp|blocking_local|accuracy)":(-?\d+)(?=[,}])/g;
+
+/**
+ * The stored scores text as upstream's ujson writes it: JSON.stringify prints the float 0.0 as
+ * `0`, upstream `0.0`. Readers parse the JSON either way; this keeps the stored bytes identical.
+ */
+export function pyFloatScores(json: string): string {
+  return json.replace(FLOAT_SCORE, '"$1":$2.0');
+}
+
 export function buildFastpathRow(
   msm: unknown,
   result: ScoreResult,
@@ -116,7 +132,7 @@ export function buildFastpathRow(
   const runtime = own(m, "test_runtime");
   let scores: string;
   try {
-    scores = JSON.stringify(result.scores) ?? "{}";
+    scores = pyFloatScores(JSON.stringify(result.scores) ?? "{}");
   } catch {
     scores = "{}";
   }

@@ -42,9 +42,13 @@ export function scoreFlags(scores: Scores): Omit<ScoreResult, "scores"> {
 function runScorer(msm: Dict, ctx: ScoreContext): Scores {
   const name = own(msm, "test_name");
   const scorer = typeof name === "string" ? SCORERS.get(name) : undefined;
-  const tk = own(msm, "test_keys");
-  // Unknown tests, and test_keys missing, null or not an object: failed.
-  if (!scorer || !isDict(tk)) return failedScores();
+  if (!scorer) return failedScores();
+  // Upstream reads test_keys with a default of {} (missing or null alike) and scores that: e.g.
+  // ndt gives {}, browser_web and openvpn keep their `extra`. Anything else that is not an
+  // object made upstream's scorer raise (no row at all); we store it as failed instead.
+  const raw = own(msm, "test_keys");
+  const tk = raw === undefined || raw === null ? {} : raw;
+  if (!isDict(tk)) return failedScores();
   try {
     return scorer({ msm, tk, fingerprints: ctx.fingerprints });
   } catch (err) {

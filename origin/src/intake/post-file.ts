@@ -28,10 +28,18 @@ export function envelopeAroundMeasurementText(measurementText: string, reportId:
   ]);
 }
 
+/**
+ * A JSON object (what JSON.parse returned, so every key is a string). Checked without walking its
+ * keys: z.record would visit every key of every measurement, a tenth of the fastpath's time.
+ */
+const JsonObject = z.custom<Record<string, unknown>>((v) => v !== null && typeof v === "object" && !Array.isArray(v), {
+  message: "expected an object",
+});
+
 const PostSchema = z.looseObject({
   format: z.string().optional(),
   report_id: z.string().optional(),
-  content: z.union([z.record(z.string(), z.unknown()), z.string()]),
+  content: z.union([JsonObject, z.string()]),
 });
 
 export interface PostContent {
@@ -44,15 +52,19 @@ export interface PostContent {
  * accepts the legacy collector's files, where `content` may be the measurement as a string.
  * Throws on anything that is not such an envelope.
  */
+// TextDecoder is about twice as fast as Buffer#toString on large bodies (Node 20); same U+FFFD
+// replacement of invalid UTF-8, and ignoreBOM keeps a leading BOM as Buffer#toString does.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
 export function parsePostFile(bytes: Uint8Array): PostContent {
-  const raw: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+  const raw: unknown = JSON.parse(utf8.decode(bytes));
   // zod checks the shape, but the values returned are JSON.parse's own objects: rebuilding them
   // (as a zod record does) would turn a "__proto__" key into the object's prototype, letting a
   // measurement smuggle inherited fields past the scorers.
   const envelope = PostSchema.parse(raw);
   const rawContent = (raw as { content: unknown }).content;
   const content = typeof rawContent === "string" ? (JSON.parse(rawContent) as unknown) : rawContent;
-  z.record(z.string(), z.unknown()).parse(content);
+  JsonObject.parse(content);
   const measurement = content as Record<string, unknown>;
   const inner = Object.hasOwn(measurement, "report_id") ? measurement.report_id : undefined;
   const reportId = typeof inner === "string" && inner !== "" ? inner : envelope.report_id ?? null;

@@ -6,8 +6,10 @@ import { ensureScored, loadFingerprintSet, startFastpath } from "../../../origin
 import { scoreItem } from "../../../origin/src/fastpath/pipeline/score-item";
 import { FastpathStore } from "../../../origin/src/fastpath/pipeline/store";
 import { parseMeasurementUid } from "../../../origin/src/intake/measurement-uid";
+import { envelopeAroundMeasurementText } from "../../../origin/src/intake/post-file";
 import { Spool } from "../../../origin/src/intake/spool";
 import {
+  REPORT_ID,
   blockpageFingerprint,
   countRows,
   eventually,
@@ -95,12 +97,14 @@ describe("fastpath pipeline (in process)", () => {
     expect(after.final).toBe(after.distinct);
   });
 
-  it("after a restart scores what was stored while it was not running; skips unreadable files", async () => {
+  it("after a restart scores what was stored while it was not running; skips unreadable files and ZZ ones", async () => {
     const spool = await freshSpool("spool-restart");
     const stored: string[] = [];
     for (let i = 0; i < 25; i++) stored.push(await spoolMeasurement(spool, webConnectivity("dns", 100 + i)));
     const junk = await spoolBytes(spool, Buffer.from("this is not JSON"));
     const notEnvelope = await spoolBytes(spool, Buffer.from('{"no":"content"}'));
+    // Readable, but upstream's fastpath gives probe_cc ZZ no row: neither do we (nor retry it).
+    const zz = await spoolBytes(spool, envelopeAroundMeasurementText(JSON.stringify({ ...webConnectivity("dns", 99), probe_cc: "ZZ" }), REPORT_ID));
     const fp = startFastpath({ config: pipelineConfig(), db, spool, log: silent });
     try {
       const rows = await eventually(async () => {
@@ -110,11 +114,14 @@ describe("fastpath pipeline (in process)", () => {
       for (const uid of stored) expect(rows.get(uid)).toMatchObject(expected.dns);
       await fp.idle();
       expect(fp.stats().unreadable).toBe(2);
-      expect((await rowsFor(db, [junk.uid, notEnvelope.uid])).size).toBe(0);
+      expect(fp.stats().excluded).toBe(1);
+      expect((await rowsFor(db, [junk.uid, notEnvelope.uid, zz.uid])).size).toBe(0);
       // The uploader is told these will never have a row (and archives them anyway).
       const r = await fp.ensureScored(junk.hourDir, [junk.uid, notEnvelope.uid]);
       expect(r.scored).toBe(0);
       expect(r.unreadable.sort()).toEqual([junk.uid, notEnvelope.uid].sort());
+      const rz = await fp.ensureScored(zz.hourDir, [zz.uid]);
+      expect(rz).toMatchObject({ scored: 0, unreadable: [zz.uid] });
     } finally {
       await fp.stop();
     }

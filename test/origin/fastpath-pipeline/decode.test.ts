@@ -49,6 +49,40 @@ describe("decodePost (spool files)", () => {
   });
 });
 
+describe("scoreItem: measurements upstream gives no row", () => {
+  it.each([
+    ["probe_cc ZZ", { probe_cc: "ZZ" }],
+    ["probe_cc zz", { probe_cc: "zz" }],
+    ["probe_asn AS0", { probe_asn: "AS0" }],
+    ["probe_asn as0", { probe_asn: "as0" }],
+  ])("%s: excluded (not unreadable, not retryable)", (_label, override) => {
+    const text = JSON.stringify({ ...msm, ...override });
+    const post = scoreItem({ kind: "post", uid: "u", data: envelopeAroundMeasurementText(text, REPORT_ID) }, empty);
+    const line = scoreItem({ kind: "line", data: text, uid: "u" }, empty);
+    for (const r of [post, line]) {
+      expect(r).toMatchObject({ ok: false, excluded: true });
+      expect(r.ok === false && r.retryable).toBeFalsy();
+    }
+  });
+
+  it("scores AS00 / ZZZ / a missing probe_cc like any other", () => {
+    for (const override of [{ probe_asn: "AS00" }, { probe_cc: "ZZZ" }, { probe_cc: undefined }]) {
+      const r = scoreItem({ kind: "line", data: JSON.stringify({ ...msm, ...override }), uid: "u", reportId: "r" }, empty);
+      expect(r.ok).toBe(true);
+    }
+  });
+
+  it("no report id anywhere (measurement, envelope, archive index): excluded; any one of them: scored", () => {
+    const { report_id: _drop, ...bare } = { ...msm, report_id: "x" };
+    const text = JSON.stringify(bare);
+    expect(scoreItem({ kind: "line", data: text, uid: "u" }, empty)).toMatchObject({ ok: false, excluded: true });
+    expect(scoreItem({ kind: "line", data: JSON.stringify({ ...bare, report_id: null }), uid: "u" }, empty)).toMatchObject({ excluded: true });
+    expect(scoreItem({ kind: "line", data: text, uid: "u", reportId: "r" }, empty).ok).toBe(true);
+    expect(scoreItem({ kind: "post", uid: "u", data: envelopeAroundMeasurementText(text, REPORT_ID) }, empty).ok).toBe(true);
+    expect(scoreItem({ kind: "line", data: JSON.stringify({ ...bare, report_id: "" }), uid: "u" }, empty).ok).toBe(true);
+  });
+});
+
 describe("decodeArchivedLine (JSONL)", () => {
   it("takes uid and report id from the archive index when given", () => {
     const d = decodeArchivedLine(JSON.stringify(msm), { uid: "20240101000000.000000_IT_webconnectivity_0123456789abcdef", reportId: "r" });

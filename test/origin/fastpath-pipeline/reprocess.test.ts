@@ -103,7 +103,10 @@ describe("fastpath reprocess", () => {
     // (Dated now: the date rules compare it with measurement_start_time.)
     const upstreamUid = `${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}.000000_IT_webconnectivity_00000000000000aa`;
     const upstream = { ...webConnectivity("dns", 99), report_id: "upstream-report", measurement_uid: upstreamUid };
-    await blobs.put(day, gzipSync(`${JSON.stringify(upstream)}\n{not json\n`));
+    // …and two that upstream's fastpath gives no row (probe_cc ZZ, probe_asn AS0): neither do we.
+    const zz = { ...webConnectivity("dns", 98), probe_cc: "zz", measurement_uid: upstreamUid.replace("aa", "bb") };
+    const as0 = { ...webConnectivity("dns", 97), probe_asn: "AS0", measurement_uid: upstreamUid.replace("aa", "cc") };
+    await blobs.put(day, gzipSync(`${JSON.stringify(upstream)}\n{not json\n${JSON.stringify(zz)}\n${JSON.stringify(as0)}\n`));
     // A damaged file.
     await blobs.put(archiveKey([...byHour.keys()][0]!, 2), Buffer.from("not gzip at all"));
 
@@ -116,7 +119,7 @@ describe("fastpath reprocess", () => {
       { blobs, store },
       { prefixes, batchRows: 7, workers: 2, semantics: "fastpath", onProgress: (p) => progress.push(p), onProblem: (w) => problems.push(w) },
     );
-    expect(summary).toMatchObject({ aborted: false, lines: 32, rows: 31, unreadable: 1, badFiles: 1, filesTotal: byHour.size + 2 });
+    expect(summary).toMatchObject({ aborted: false, lines: 34, rows: 31, unreadable: 1, excluded: 2, badFiles: 1, filesTotal: byHour.size + 2 });
     expect(progress.at(-1)).toMatchObject({ files: byHour.size + 2, rows: 31 });
     expect(problems.some((p) => p.includes(".n1.2.jsonl.gz"))).toBe(true);
 

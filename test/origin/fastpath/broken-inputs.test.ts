@@ -13,8 +13,8 @@ const fingerprints = fpSet(
 const TEST_NAMES = [...SCORERS.keys()];
 
 describe("broken test_keys are failed, for every test", () => {
+  // Upstream's scorers would raise on these (no row at all); we keep the row, as failed.
   const variants: [string, Record<string, unknown>][] = [
-    ["test_keys null", { test_keys: null }],
     ["test_keys a string", { test_keys: "oops" }],
     ["test_keys a number", { test_keys: 42 }],
     ["test_keys a list", { test_keys: [{ requests: [] }] }],
@@ -27,10 +27,25 @@ describe("broken test_keys are failed, for every test", () => {
         expect(r.scores, `${name}: ${label}`).toEqual(FAILED);
         expect(r.failure).toBe(true);
       }
-      const { test_keys: _drop, ...missing } = msm(name, {});
-      expect(scoreMeasurement(missing, { fingerprints }).scores, `${name}: test_keys missing`).toEqual(FAILED);
     });
   }
+});
+
+describe("missing or null test_keys are scored as {}, as upstream", () => {
+  for (const name of TEST_NAMES) {
+    it(name, () => {
+      const asEmpty = scoreMeasurement(msm(name, {}), { fingerprints });
+      const { test_keys: _drop, ...missing } = msm(name, {});
+      expect(scoreMeasurement(missing, { fingerprints }), `${name}: test_keys missing`).toEqual(asEmpty);
+      expect(scoreMeasurement(msm(name, null), { fingerprints }), `${name}: test_keys null`).toEqual(asEmpty);
+    });
+  }
+
+  it("e.g. ndt scores {} and openvpn keeps its extra", () => {
+    expect(scoreMeasurement(msm("ndt", null), { fingerprints }).scores).toEqual({});
+    const { test_keys: _drop, ...openvpn } = msm("openvpn", {}, { test_runtime: 1.5 });
+    expect(scoreMeasurement(openvpn, { fingerprints }).scores).toEqual({ ...FAILED, extra: { test_runtime: 1.5 } });
+  });
 });
 
 describe("nested garbage never throws", () => {

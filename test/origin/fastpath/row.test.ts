@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildFastpathRow, inputAndDomain, parseAsn, urlNetloc } from "../../../origin/src/fastpath/row";
+import { buildFastpathRow, inputAndDomain, parseAsn, pyFloatScores, urlNetloc } from "../../../origin/src/fastpath/row";
 import { scoreMeasurement } from "../../../origin/src/fastpath/score";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
 import { msm, NO_FINGERPRINTS } from "./fixtures";
@@ -73,7 +73,7 @@ describe("buildFastpathRow", () => {
       test_start_time: "2024-02-14 09:06:16",
       measurement_start_time: "2024-02-14 09:06:17",
       scores:
-        '{"blocking_general":1,"blocking_global":0,"blocking_country":0,"blocking_isp":0,"blocking_local":0,"analysis":{"blocking_type":"dns"}}',
+        '{"blocking_general":1.0,"blocking_global":0.0,"blocking_country":0.0,"blocking_isp":0.0,"blocking_local":0.0,"analysis":{"blocking_type":"dns"}}',
       platform: "android",
       anomaly: "t",
       confirmed: "f",
@@ -211,5 +211,14 @@ describe.skipIf(!corpusAvailable)("rows of real measurements (upstream expectati
     expect(row(load("meek.json"))).toMatchObject({ input: "{a0.awsstatic.com,d2cly7j4zqgua7.cloudfront.net}", domain: "a0.awsstatic.com" });
     expect(row(load("mbx-1.json"))).toMatchObject({ test_helper_address: "", test_helper_type: "", platform: "android" });
     expect(row(load("bug_351.json"))).toMatchObject({ test_helper_address: "httpo://y3zq5fwelrzkkv3s.onion", test_helper_type: "onion" });
+  });
+});
+
+describe("stored scores text", () => {
+  it("writes the score floats as upstream's ujson does (1.0, not 1), and nothing else", () => {
+    expect(pyFloatScores('{"blocking_general":2,"blocking_global":0,"accuracy":0,"extra":{"test_runtime":3,"accuracy":1}}')).toBe(
+      '{"blocking_general":2.0,"blocking_global":0.0,"accuracy":0.0,"extra":{"test_runtime":3,"accuracy":1.0}}',
+    );
+    expect(pyFloatScores('{"blocking_general":0.98,"msg":"\\"accuracy\\":0"}')).toBe('{"blocking_general":0.98,"msg":"\\"accuracy\\":0"}');
   });
 });

@@ -98,17 +98,12 @@ describe("web_connectivity", () => {
     expect(bad.scores).toEqual({ ...ZEROS, blocking_general: 1.0, analysis: { blocking_type: "dns" }, accuracy: 0.0 });
   });
 
-  it("records Web Connectivity 0.5 (LTE) flags, defaulting missing ones to 0", () => {
+  it("keeps Web Connectivity 0.5 (LTE) diagnostic flags out of the scores, as upstream", () => {
     const r = wc({ blocking: "dns", accessible: false, x_blocking_flags: 32, x_dns_flags: 2, x_null_null_flags: 1 });
-    expect(r.scores).toEqual({
-      ...ZEROS,
-      blocking_general: 1.0,
-      analysis: { x_blocking_flags: 32, x_dns_flags: 2, x_null_null_flags: 1, blocking_type: "dns" },
-    });
+    expect(r.scores).toEqual({ ...ZEROS, blocking_general: 1.0, analysis: { blocking_type: "dns" } });
     expect(r.blocking_type).toBe("dns");
     const d = wc({ blocking: false, accessible: true, x_blocking_flags: 5, x_dns_flags: null });
-    expect(d.scores.analysis).toEqual({ x_blocking_flags: 5, x_dns_flags: 0, x_null_null_flags: 0 });
-    expect(wc({ blocking: false, accessible: true }).scores.analysis).toBeUndefined();
+    expect(d.scores).toEqual(ZEROS);
   });
 
   it("scores broken shapes as failed instead of throwing", () => {

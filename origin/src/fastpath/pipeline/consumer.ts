@@ -36,6 +36,8 @@ export interface ConsumerStats {
   inserted: number;
   /** Files that are not measurements (logged and skipped; the uploader archives them anyway). */
   unreadable: number;
+  /** Readable measurements that get no row by rule (probe_cc ZZ, probe_asn AS0; ../excluded.ts). */
+  excluded: number;
   /** uids queued, being scored, or waiting for their INSERT. */
   pending: number;
   /** Rows scored and waiting for ClickHouse. */
@@ -70,7 +72,7 @@ export class SpoolConsumer {
   private scanTimer: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  private counters = { unreadable: 0, scans: 0, dropped: 0 };
+  private counters = { unreadable: 0, excluded: 0, scans: 0, dropped: 0 };
   /** Held by ensureScored (see claim); not counted against maxPending. */
   private readonly held = new Set<string>();
   /** Scored by ensureScored while a scan pass ran: that pass must not queue them (see claim). */
@@ -110,6 +112,7 @@ export class SpoolConsumer {
     return {
       inserted: this.sink.inserted,
       unreadable: this.counters.unreadable,
+      excluded: this.counters.excluded,
       pending: this.tracked.size,
       backlog: this.sink.backlog,
       clickhouseFailing: this.sink.failing,
@@ -266,9 +269,15 @@ export class SpoolConsumer {
       }
       this.tracked.delete(uid);
       if (result.retryable) return; // not judged (shutting down): the next scan scores it
-      this.counters.unreadable++;
+      // Unreadable or excluded by rule: never scored, so not read again by later scans.
       if (this.unreadable.size >= MAX_REMEMBERED_UNREADABLE) this.unreadable.clear();
       this.unreadable.add(uid);
+      if (result.excluded) {
+        this.counters.excluded++;
+        this.opts.log.info({ measurement_uid: uid, reason: result.error }, "fastpath gave no row to a measurement (as upstream)");
+        return;
+      }
+      this.counters.unreadable++;
       this.opts.log.warn({ measurement_uid: uid, error: result.error }, "fastpath skipped an unreadable measurement");
     });
   }

@@ -31,7 +31,10 @@ export interface EnsureScoredResult {
   alreadyScored: number;
   /** Scored and inserted by this call. */
   scored: number;
-  /** Files that are not measurements: no row will ever exist; archive them as they are. */
+  /**
+   * Files that will never have a row — not measurements, or measurements upstream does not score
+   * either (probe_cc ZZ / probe_asn AS0, ../excluded.ts): archive them as they are.
+   */
   unreadable: string[];
   /** Not in the spool (nothing to score). */
   missing: string[];
@@ -145,7 +148,7 @@ async function ensureWith(
       const uid = items[k]!.uid;
       if (r.ok) rows.push(r.row);
       else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
-      else result.unreadable.push(uid);
+      else result.unreadable.push(uid); // includes excluded ones (ZZ / AS0): no row, ever
     });
     items = [];
     bytes = 0;

@@ -34,6 +34,8 @@ export interface ReprocessProgress {
   lines: number;
   rows: number;
   unreadable: number;
+  /** Lines that get no row by rule (probe_cc ZZ, probe_asn AS0; ../excluded.ts). */
+  excluded: number;
   badFiles: number;
   elapsedMs: number;
 }
@@ -86,6 +88,7 @@ export async function reprocess(
     lines: 0,
     rows: 0,
     unreadable: 0,
+    excluded: 0,
     badFiles: 0,
     elapsedMs: 0,
   };
@@ -126,6 +129,7 @@ export async function reprocess(
     const task = pool.score(chunk).then((results) => {
       for (const r of results) {
         if (r.ok) rows.push(r.row);
+        else if (r.excluded) p.excluded++; // ZZ / AS0: upstream gives these no row either
         else {
           p.unreadable++;
           if (p.unreadable <= 20) opts.onProblem?.(`unreadable line: ${r.error}`);

@@ -1,3 +1,4 @@
+import { excludedFromFastpath } from "../excluded";
 import type { FingerprintSet } from "../fingerprints";
 import { buildFastpathRow, type FastpathRow } from "../row";
 import { scoreMeasurement } from "../score";
@@ -16,9 +17,13 @@ export type ScoreItem =
 
 /**
  * `retryable`: the measurement was not judged (pool closed, thread died): try again later rather
- * than counting it as unreadable.
+ * than counting it as unreadable. `excluded`: a readable measurement that gets no row by rule
+ * (ZZ / AS0 / no report id, as upstream; see ../excluded.ts) — like an unreadable one it is never scored, but it
+ * is counted and logged apart.
  */
-export type ItemResult = { ok: true; row: FastpathRow } | { ok: false; error: string; retryable?: boolean };
+export type ItemResult =
+  | { ok: true; row: FastpathRow }
+  | { ok: false; error: string; retryable?: boolean; excluded?: boolean };
 
 export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
   try {
@@ -31,6 +36,8 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
       ({ measurement, reportId } = d);
       uid = d.measurementUid;
     }
+    const excluded = excludedFromFastpath(measurement, reportId ?? null);
+    if (excluded !== null) return { ok: false, error: `not scored: ${excluded}`, excluded: true };
     const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
     return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined }) };
   } catch (err) {

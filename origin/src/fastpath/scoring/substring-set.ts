@@ -168,11 +168,16 @@ export class SubstringSet {
   findInString(text: string): number[] {
     let s = 0;
     const n = text.length;
+    // The hot loop (ASCII in the dense states) with the tables in locals: about a third faster
+    // on large bodies than going through advance() for every character.
+    const dense = this.dense;
+    const denseCount = this.denseCount;
+    const reports = this.reports;
     for (let i = 0; i < n; i++) {
       let c = text.charCodeAt(i);
       if (c < 0x80) {
-        s = this.advance(s, c);
-        if (this.reports[s] === 1) this.emit(s);
+        s = s < denseCount ? dense[(s << 8) | c]! : this.advance(s, c);
+        if (reports[s] === 1) this.emit(s);
         continue;
       }
       if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
@@ -208,9 +213,13 @@ export class SubstringSet {
   /** Ids (ascending) of the patterns occurring in `bytes`. */
   findInBytes(bytes: Uint8Array): number[] {
     let s = 0;
+    const dense = this.dense;
+    const denseCount = this.denseCount;
+    const reports = this.reports;
     for (let i = 0; i < bytes.length; i++) {
-      s = this.advance(s, bytes[i]!);
-      if (this.reports[s] === 1) this.emit(s);
+      const b = bytes[i]!;
+      s = s < denseCount ? dense[(s << 8) | b]! : this.advance(s, b);
+      if (reports[s] === 1) this.emit(s);
     }
     return this.collect();
   }

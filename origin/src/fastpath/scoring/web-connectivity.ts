@@ -3,18 +3,13 @@ import { failedScores, initScores } from "./common";
 import type { ScorerInput, Scores } from "./common";
 import { matchWebConnectivity } from "./fingerprint-matches";
 import { applyFingerprintMatches, detectUnknownFailure } from "./fingerprint-scores";
-import { get, has, pyEq, truthy } from "./py";
+import { get, has, pyEq } from "./py";
 import type { Dict } from "./py";
 
 // web_connectivity (0.4 and 0.5/LTE): the probe's own verdict (`blocking`) plus confirmed
 // blocking from fingerprints matched in DNS answers and HTTP responses.
 
 const BLOCKING_TYPES = new Set(["tcp_ip", "dns", "http-diff", "http-failure"]);
-
-/** Python `x or 0`. */
-function orZero(v: unknown): unknown {
-  return truthy(v) ? v : 0;
-}
 
 function analysis(scores: Scores): Record<string, unknown> {
   const a = scores.analysis;
@@ -26,16 +21,9 @@ function analysis(scores: Scores): Record<string, unknown> {
 
 /** Scores from test keys and matches; null where upstream would crash. */
 function scoreWithMatches(msm: Dict, tk: Dict, matches: readonly Fingerprint[]): Scores | null {
+  // Only what upstream stores: the 0.5 (LTE) diagnostic bitmasks (x_blocking_flags, x_dns_flags,
+  // x_null_null_flags) stay in the measurement itself, not in scores (docs/compat.md).
   const scores = initScores();
-
-  // 0.5 (LTE) bitmasks: x_blocking_flags marks such a measurement, the others default to 0.
-  if (has(tk, "x_blocking_flags")) {
-    scores.analysis = {
-      x_blocking_flags: orZero(get(tk, "x_blocking_flags")),
-      x_dns_flags: orZero(get(tk, "x_dns_flags")),
-      x_null_null_flags: orZero(get(tk, "x_null_null_flags")),
-    };
-  }
 
   applyFingerprintMatches(scores, msm, matches);
 
