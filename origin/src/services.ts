@@ -74,6 +74,7 @@ export async function openServices(config: Config, log: Logger, opts: OpenOption
 export async function closeServices(s: Services): Promise<void> {
   // Before the database: its last INSERT needs it (what it cannot insert stays in the spool).
   await s.fastpath?.stop();
+  await s.probe.anoncred?.close();
   s.geoip.close();
   s.mailer.close();
   await s.quotas?.close();

@@ -22,9 +22,9 @@ export type ItemResult = { ok: true; row: FastpathRow } | { ok: false; error: st
 
 export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
   try {
-    let measurement, reportId, uid: string;
+    let measurement, reportId, isVerified: "t" | "f" | "u" | undefined, uid: string;
     if (item.kind === "post") {
-      ({ measurement, reportId } = decodePost(item.data));
+      ({ measurement, reportId, isVerified } = decodePost(item.data));
       uid = item.uid;
     } else {
       const d = decodeArchivedLine(item.data, { uid: item.uid, reportId: item.reportId });
@@ -32,7 +32,7 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
       uid = d.measurementUid;
     }
     const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
-    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined }) };
+    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined, isVerified }) };
   } catch (err) {
     // scoreMeasurement and buildFastpathRow do not throw by design; decoding does, by design.
     if (err instanceof UnreadableMeasurement) return { ok: false, error: err.message };
