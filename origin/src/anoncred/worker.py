@@ -17,6 +17,11 @@ except Exception as exc:  # the origin reads this line and says what to install
     sys.stdout.flush()
     sys.exit(3)
 
+# ooniauth-py 0.3.3 loads the curve basepoints only when a ServerState or UserState is constructed:
+# a state made with from_creds alone panics ("basepoints uninitialized") on its first request. A
+# worker whose keys come from the key ring would never construct one, so construct one now.
+oa.ServerState()
+
 # ServerState objects are rebuilt from base64 keys on each from_creds call; a key ring holds only a
 # few versions, so keeping them by (public parameters, secret key) saves that work per request.
 _states = {}

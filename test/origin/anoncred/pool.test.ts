@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AnonCredError, AnonCredUnavailable, WorkerPool } from "../../../origin/src/anoncred/pool";
-import { anonCredPython, SKIP_MESSAGE } from "../../support/anoncred-client";
+import { anonCredPython, ReferenceClient, SKIP_MESSAGE } from "../../support/anoncred-client";
 
 // The ooniauth-py worker pool on its own: protocol errors come back as what they are, and a worker
 // that hangs or dies costs the requests it held (answered "unavailable", never left hanging) and is
@@ -35,6 +35,21 @@ describe.skipIf(!python)("anonymous-credentials worker pool", () => {
     const odd = await pool.call("no-such-op").catch((e: unknown) => e);
     expect(odd).toBeInstanceOf(AnonCredUnavailable);
     expect((await pool.call<{ library_version: string }>("hello")).library_version).toBe("0.3.3");
+  });
+
+  it("a fresh worker serves keys it did not generate (ooniauth-py needs its basepoints loaded first)", async () => {
+    const keygen = new WorkerPool({ python: python!, size: 1, timeoutMs: 10_000 });
+    const keys = await keygen.call<{ public_parameters: string; secret_key: string }>("keygen").finally(() => keygen.close());
+    const client = new ReferenceClient(python!);
+    try {
+      await client.call("new", { user: "u", pp: keys.public_parameters });
+      const request = await client.call<string>("registration_request", { user: "u" });
+      pool = new WorkerPool({ python: python!, size: 1, timeoutMs: 10_000 });
+      const r = await pool.call<{ response: string }>("register", { pp: keys.public_parameters, sk: keys.secret_key, request });
+      await client.call("registration_response", { user: "u", resp: r.response });
+    } finally {
+      client.close();
+    }
   });
 
   it("a hung worker times out its request, is replaced, and the next request is answered", async () => {
