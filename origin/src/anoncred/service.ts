@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Logger } from "../logger";
+import { metrics } from "../metrics/registry";
 import { currentKey, keyVersion, mtimeOf, parseKeyRing, readKeyRingFile, withNewVersion, writeKeyRingFile, type KeyRing, type KeyVersion } from "./keys";
 import { AnonCredError, AnonCredUnavailable, WorkerPool, type ProtocolErrorKind } from "./pool";
 import { rangesFor, type PolicyEntry, type SubmissionPolicy } from "./policy";
@@ -213,7 +214,9 @@ export class AnonCredService {
   async register(manifestVersion: string, request: string): Promise<{ credential_sign_response: string; emission_day: number }> {
     const key = this.current(manifestVersion);
     try {
-      const r = await this.pool.call<{ response: string; emission_day: number }>("register", { pp: key.public_parameters, sk: key.secret_key, request });
+      const r = await this.timed("register", () =>
+        this.pool.call<{ response: string; emission_day: number }>("register", { pp: key.public_parameters, sk: key.secret_key, request }),
+      );
       return { credential_sign_response: r.response, emission_day: r.emission_day };
     } catch (err) {
       return toHttp(err);
@@ -226,13 +229,13 @@ export class AnonCredService {
     const old = keyVersion(this.ring(), oldVersion);
     if (!old) throw manifestNotFound(oldVersion);
     try {
-      const r = await this.pool.call<string>("update", {
+      const r = await this.timed("update", () => this.pool.call<string>("update", {
         pp: key.public_parameters,
         sk: key.secret_key,
         old_pp: old.public_parameters,
         old_sk: old.secret_key,
         request,
-      });
+      }));
       return { update_response: r };
     } catch (err) {
       return toHttp(err);
@@ -244,12 +247,14 @@ export class AnonCredService {
    * probe_asn, under the current keys and the policy entry for that network. Never throws.
    */
   async verify(fields: SubmissionCredentials, contentText: string | null, cc: string, asn: string, policy: PolicyEntry[]): Promise<Verification> {
-    return verifySubmission(this, fields, contentText, cc, asn, policy);
+    const v = await verifySubmission(this, fields, contentText, cc, asn, policy);
+    if (v.status !== "unverified" || v.error !== null) metrics.observeVerification(v.status, v.error);
+    return v;
   }
 
   /** For verifySubmission: the proof check itself. */
   async check(key: KeyVersion, nym: string, request: string, cc: string, asn: string, content: string, age: [number, number], minCount: number): Promise<string> {
-    return this.pool.call<string>("submit", {
+    return this.timed("submit", () => this.pool.call<string>("submit", {
       pp: key.public_parameters,
       sk: key.secret_key,
       nym,
@@ -259,7 +264,16 @@ export class AnonCredService {
       content,
       age,
       min_count: minCount,
-    });
+    }));
+  }
+
+  private async timed<T>(op: string, work: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      metrics.observeAnonCredOp(op, (performance.now() - t0) / 1000);
+    }
   }
 
   get minProtocolVersion(): string {

@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/clickhouse";
 import { AnonCredService, INSTALL_HINT, type Verification } from "../anoncred/service";
 import { Intake, type VerifySubmission } from "../intake/intake";
+import { metrics } from "../metrics/registry";
 import type { Spool } from "../intake/spool";
 import type { SpoolSpace } from "../intake/spool-space";
 import type { Logger } from "../logger";
@@ -46,10 +47,11 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
   }
   const verify: VerifySubmission = anoncred
     ? (fields, text, cc, asn) => anoncred.verify(fields, text, cc, asn, files.manifest.get().manifest.submission_policy)
-    : async (fields) =>
-        [fields.nym, fields.zkp_request, fields.manifest_version, fields.protocol_version].every((v) => v === undefined || v === null)
-          ? none(null)
-          : none("anonymous_credentials_off");
+    : async (fields) => {
+        if ([fields.nym, fields.zkp_request, fields.manifest_version, fields.protocol_version].every((v) => v === undefined || v === null)) return none(null);
+        metrics.observeVerification("unverified", "anonymous_credentials_off");
+        return none("anonymous_credentials_off");
+      };
   const intake = new Intake({
     verify,
     spool,

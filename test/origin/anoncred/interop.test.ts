@@ -300,6 +300,13 @@ describe.skipIf(!python)("anonymous credentials: the reference client against ou
   }, 60_000);
 
   it("every acknowledged measurement is in the fastpath table with the verdict its answer announced", async () => {
+    // Operators see the verdicts and the workers' timing in /metrics.
+    const scrape = await (await fetch(`${origin.url}/metrics`)).text();
+    expect(scrape).toMatch(/^ooni_anoncred_verifications_total\{status="verified",reason="none"\} [1-9]\d*$/m);
+    expect(scrape).toMatch(/^ooni_anoncred_verifications_total\{status="failed",reason="deserialization_failed"\} [1-9]\d*$/m);
+    expect(scrape).toMatch(/^ooni_anoncred_verifications_total\{status="unverified",reason="replayed_proof"\} 1$/m);
+    expect(scrape).toMatch(/^ooni_anoncred_seconds_count\{op="submit"\} [1-9]\d*$/m);
+    expect(scrape).toMatch(/^ooni_anoncred_seconds_count\{op="register"\} [1-9]\d*$/m);
     await waitForFastpath(dataDir, 60_000);
     await origin.stop();
     const db = await openTempDb(dataDir);
