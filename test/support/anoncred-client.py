@@ -10,7 +10,10 @@ import sys
 
 import ooniauth_py as oa
 
+oa.ServerState()  # loads the basepoints that from_creds alone does not (origin/src/anoncred/worker.py)
+
 users = {}
+servers = {}
 
 
 def handle(req):
@@ -22,6 +25,15 @@ def handle(req):
         return oa.submit_measurement_hash(req["content"])
     if op == "protocol_version":
         return oa.get_protocol_version()
+    # The reference server, for the other direction: what our origin issued, checked by it.
+    if op == "server":
+        servers[req["server"]] = oa.ServerState.from_creds(req["pp"], req["sk"])
+        return None
+    if op == "server_register":
+        return servers[req["server"]].handle_registration_request(req["request"])
+    if op == "server_submit":
+        return servers[req["server"]].handle_submit_request_with_hash(
+            req["nym"], req["request"], req["cc"], req["asn"], req["content"], tuple(req["age"]), req["min_count"])
     u = users[req["user"]]
     if op == "registration_request":
         return u.make_registration_request()

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -175,6 +175,33 @@ describe.skipIf(!python)("anonymous credentials: the reference client against ou
       // The reference client accepts our answer: its credential now counts one more measurement.
       await client.call("submit_response", { user: "alice", resp: a.submit_response });
     }
+  });
+
+  it("both directions: a credential issued by the reference server verifies here, and one issued here verifies there", async () => {
+    const m = await manifest();
+    const ring = JSON.parse(readFileSync(path.join(dataDir, "secrets", "anoncred-keys.json"), "utf8")) as { versions: { public_parameters: string; secret_key: string }[] };
+    const key = ring.versions.at(-1)!;
+    expect(key.public_parameters).toBe(m.manifest.public_parameters);
+    await client.call("server", { server: "ref", pp: key.public_parameters, sk: key.secret_key });
+
+    // Registered by the reference server, submitted here.
+    await client.call("new", { user: "ref-made", pp: m.manifest.public_parameters });
+    const resp = await client.call<string>("server_register", { server: "ref", request: await client.call("registration_request", { user: "ref-made" }) });
+    await client.call("registration_response", { user: "ref-made", resp });
+    expect((await submit("ref-made", m, measurement())).verification_status).toBe("verified");
+
+    // Registered here, its proof checked by the reference server; and our submit_response, taken by
+    // the client, yields a credential the reference server accepts in turn.
+    await register("here-made", m);
+    const content = measurement();
+    const proof = await client.call<{ nym: string; request: string }>("submit_request", { user: "here-made", cc: CC, asn: ASN, content, ...ALL });
+    const refAnswer = await client.call<string>("server_submit", { server: "ref", nym: proof.nym, request: proof.request, cc: CC, asn: ASN, content, ...ALL });
+    await client.call("submit_response", { user: "here-made", resp: refAnswer });
+    const ours = await submit("here-made", m, measurement());
+    expect(ours.verification_status).toBe("verified");
+    await client.call("submit_response", { user: "here-made", resp: ours.submit_response });
+    const again = await client.call<{ nym: string; request: string }>("submit_request", { user: "here-made", cc: CC, asn: ASN, content, ...ALL });
+    await client.call("server_submit", { server: "ref", nym: again.nym, request: again.request, cc: CC, asn: ASN, content, ...ALL });
   });
 
   it("applies the first matching policy entry: DE needs one earlier measurement", async () => {
