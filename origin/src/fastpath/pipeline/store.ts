@@ -78,9 +78,8 @@ export class FastpathStore {
     for (let i = 0; i < uids.length; i += LOOKUP_CHUNK) {
       this.check();
       const r = await this.db.client.query({
-        query:
-          "SELECT measurement_uid, argMax(is_verified, update_time) AS v FROM fastpath " +
-          "WHERE measurement_uid IN {uids:Array(String)} GROUP BY measurement_uid HAVING v IN ('t', 'f')",
+        query: `SELECT measurement_uid, argMax(is_verified, update_time) AS v FROM fastpath
+          WHERE measurement_uid IN {uids:Array(String)} GROUP BY measurement_uid HAVING v IN ('t', 'f')`,
         query_params: { uids: uids.slice(i, i + LOOKUP_CHUNK) },
         format: "JSONEachRow",
       });
