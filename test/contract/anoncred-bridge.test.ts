@@ -38,7 +38,7 @@ async function call(p: string, body?: unknown) {
 
 describe.skipIf(!python)("anonymous credentials through the bridge", () => {
   beforeAll(async () => {
-    origin = await startOriginProcess({ env: { EDGE_SHARED_SECRET: edgeSecret, ANONC_ENABLED: "true", ANONC_PYTHON: python! } });
+    origin = await startOriginProcess({ env: { EDGE_SHARED_SECRET: edgeSecret, ANONC_ENABLED: "true", ANONC_PYTHON: python!, ANONC_TIMEOUT_MS: "30000" } });
     edge = await startEdgeProcess({ originUrl: origin.url, edgeSecret });
     base = `http://${randomBytes(4).toString("hex")}.bridge-${randomBytes(3).toString("hex")}.example:${edge.port}`;
     client = new ReferenceClient(python!);

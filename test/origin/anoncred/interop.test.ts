@@ -145,7 +145,7 @@ describe.skipIf(!python)("anonymous credentials: the reference client against ou
     );
     origin = await startOriginProcess({
       dataDir,
-      env: { ANONC_ENABLED: "true", ANONC_PYTHON: python!, ANONC_WORKERS: "2", PROBE_CONFIG_DIR: configDir, FASTPATH_FLUSH_MS: "200", QUOTAS_ENABLED: "false" },
+      env: { ANONC_ENABLED: "true", ANONC_PYTHON: python!, ANONC_WORKERS: "2", ANONC_TIMEOUT_MS: "30000", PROBE_CONFIG_DIR: configDir, FASTPATH_FLUSH_MS: "200", QUOTAS_ENABLED: "false" },
     });
     client = new ReferenceClient(python!);
   }, 90_000);

@@ -24,7 +24,7 @@ describe.skipIf(!python)("two origin hosts, one key ring from the environment", 
   beforeAll(async () => {
     const pool = new WorkerPool({ python: python!, size: 1, timeoutMs: 15_000 });
     const keys = await pool.call<{ public_parameters: string; secret_key: string }>("keygen").finally(() => pool.close());
-    const env = { ANONC_ENABLED: "true", ANONC_PYTHON: python!, ANONC_WORKERS: "1", ANONC_KEYS_SECRET: JSON.stringify(withNewVersion(null, keys)) };
+    const env = { ANONC_ENABLED: "true", ANONC_PYTHON: python!, ANONC_WORKERS: "1", ANONC_TIMEOUT_MS: "30000", ANONC_KEYS_SECRET: JSON.stringify(withNewVersion(null, keys)) };
     [a, b] = await Promise.all([startOriginProcess({ env }), startOriginProcess({ env })]);
     client = new ReferenceClient(python!);
   }, 120_000);

@@ -53,16 +53,20 @@ describe.skipIf(!python)("anonymous-credentials worker pool", () => {
   });
 
   it("a hung worker times out its request, is replaced, and the next request is answered", async () => {
-    pool = new WorkerPool({ python: python!, size: 1, timeoutMs: 1_000, maxQueue: 1 });
+    // The timeout covers Python's start-up on the first request: generous on a loaded machine.
+    pool = new WorkerPool({ python: python!, size: 1, timeoutMs: 3_000, maxQueue: 1 });
     await pool.call("hello");
     const [pid] = pool.pids();
     process.kill(pid!, "SIGSTOP");
     const stuck = pool.call("hello").catch((e: unknown) => e);
-    const queued = pool.call("hello").catch((e: unknown) => e);
+    const queued = pool.call<{ library_version: string }>("hello").catch((e: unknown) => e as Error);
     // The queue holds one: a third request is refused at once.
     await expect(pool.call("hello")).rejects.toThrow(/busy/);
     expect(await stuck).toBeInstanceOf(AnonCredUnavailable);
-    expect(String(await queued)).toMatch(/busy for 1000 ms|exited|no credential worker/);
+    // The queued one either gave up waiting, or reached the replacement worker and was answered.
+    const q = await queued;
+    if (q instanceof Error) expect(q).toBeInstanceOf(AnonCredUnavailable);
+    else expect(q.library_version).toBe("0.3.3");
     await until(() => pool!.pids().length === 1 && pool!.pids()[0] !== pid);
     expect((await pool.call<{ library_version: string }>("hello")).library_version).toBe("0.3.3");
   });
