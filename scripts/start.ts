@@ -226,6 +226,18 @@ async function main() {
   await runHealthChecks();
   setInterval(() => void runHealthChecks(), HEALTH_CHECK_EVERY_MS).unref();
 
+  // Anonymous credentials are on only where ooniauth-py is installed: say which, and how to turn them on.
+  let credentials: string;
+  try {
+    const res = await fetch(`${originUrl}/api/v1/manifest`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { meta?: { version?: string } };
+    credentials =
+      res.status === 200
+        ? `on (key version ${body.meta?.version ?? "?"}; \`npm run cli -- anoncred rotate\` for new keys)`
+        : "OFF — measurements are stored unverified; `npm run anoncred:install` (Python 3, PyPI) and restart to turn them on";
+  } catch (err) {
+    credentials = `unknown (${(err as Error).message})`;
+  }
   const token = (value: string | undefined, made: boolean) => (made ? `${value} (made up for this run)` : "(from the configuration file)");
   process.stdout.write(
     `\nooni-edge is running\n  edge (bridge, any hostname): ${edgeUrl}\n  origin:                      ${originUrl}\n` +
@@ -235,6 +247,7 @@ async function main() {
       `  status page:                 ${edgeUrl}/__bridge/status (any user name, token as password)\n` +
       `  status token:                ${token(workerConfig.admin.status_token, generated.status)}\n` +
       `  purge token:                 ${token(workerConfig.admin.purge_token, generated.purge)}\n` +
+      `  anonymous credentials:       ${credentials}\n` +
       `  data directory:              ${config.dataDir}\nPress Ctrl-C to stop.\n\n`,
   );
 }

@@ -11,6 +11,8 @@ import { ExportSettings, exportConfig, type ExportConfig } from "./export/settin
 import { MetricsSettings, metricsConfig, type MetricsConfig } from "./metrics/settings";
 import { DEFAULT_SPOOL_MIN_FREE_BYTES } from "./intake/spool-space";
 import { FastpathSettings, fastpathConfig, type FastpathConfig } from "./fastpath/pipeline/settings";
+import { AnonCredSettings, anonCredConfig, type AnonCredConfig } from "./anoncred/settings";
+import { availableParallelism } from "node:os";
 
 // Every setting comes from the environment (optionally seeded by a JSON file named in CONFIG_FILE;
 // the environment wins). Parsing happens once at start-up so a bad value stops the process with one
@@ -46,6 +48,8 @@ const EnvSchema = z.object({
   ...MetricsSettings.shape,
   // Fastpath pipeline: scoring threads, batching, fingerprint polling (docs/fastpath.md).
   ...FastpathSettings.shape,
+  // Anonymous credentials: keys, the ooniauth-py workers (docs/anonymous-credentials.md).
+  ...AnonCredSettings.shape,
   DATA_DIR: nonEmpty.default("./data"),
   ORIGIN_HOST: nonEmpty.default("127.0.0.1"),
   ORIGIN_PORT: port.default(8788),
@@ -159,6 +163,8 @@ export interface Config {
   metrics: MetricsConfig;
   /** Fastpath pipeline (docs/fastpath.md). */
   fastpath: FastpathConfig;
+  /** Anonymous credentials (docs/anonymous-credentials.md). */
+  anoncred: AnonCredConfig;
   explorer: {
     /** max_execution_time for aggregation and statistics queries (504 beyond). */
     queryTimeoutS: number;
@@ -290,6 +296,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     export: exportConfig(env),
     metrics: metricsConfig(env),
     fastpath: fastpathConfig(env),
+    anoncred: anonCredConfig(env, dataDir, availableParallelism()),
     explorer: {
       queryTimeoutS: env.EXPLORER_QUERY_TIMEOUT_S ?? env.CLICKHOUSE_QUERY_TIMEOUT_S,
       cache: {

@@ -75,6 +75,7 @@ export async function closeServices(s: Services): Promise<void> {
   // Before the database: its last INSERT needs it (what it cannot insert stays in the spool).
   await s.fastpath?.stop();
   await s.probe.testLists.stop();
+  await s.probe.anoncred?.close();
   s.geoip.close();
   s.mailer.close();
   await s.quotas?.close();

@@ -107,3 +107,10 @@ commandModules.export = {
   usage: "export TABLE... [--chunk-mb N] [--max-mb-per-s N]",
   load: async () => (await import("../export/command")).exportCommand,
 };
+
+// Anonymous credentials (docs/anonymous-credentials.md): a plain command, it needs no database.
+commandModules.anoncred = {
+  summary: "anonymous-credentials keys: generate, rotate (old versions kept for updates), show, export",
+  usage: "anoncred keygen | anoncred rotate [--keep N] | anoncred status | anoncred export",
+  load: async () => (await import("../anoncred/command")).anoncredCommand,
+};

@@ -33,7 +33,8 @@ export interface FastpathRow {
   test_helper_address: string;
   test_helper_type: string;
   ooni_run_link_id: number | null;
-  is_verified: "u";
+  /** Anonymous-credential verdict recorded at intake: t verified, f failed, u none (upstream's codes). */
+  is_verified: "t" | "f" | "u";
 }
 
 const EPOCH = "1970-01-01 00:00:00";
@@ -122,7 +123,7 @@ export function pyFloatScores(json: string): string {
 export function buildFastpathRow(
   msm: unknown,
   result: ScoreResult,
-  meta: { measurementUid: string; reportId?: string },
+  meta: { measurementUid: string; reportId?: string; isVerified?: "t" | "f" | "u" },
 ): FastpathRow {
   const unwrapped = unwrapEnvelope(msm);
   const m: Dict = isDict(unwrapped) ? unwrapped : {};
@@ -162,6 +163,6 @@ export function buildFastpathRow(
     test_helper_address: testHelper(m, "address"),
     test_helper_type: testHelper(m, "type"),
     ooni_run_link_id: runLinkId(annotations),
-    is_verified: "u",
+    is_verified: meta.isVerified ?? "u",
   };
 }

@@ -8,6 +8,13 @@ import { envelopeAroundMeasurementText, withReportIdInserted } from "./post-file
 import { generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
 import type { Spool } from "./spool";
 import { isNoSpaceError, SpoolFullError, type SpoolSpace } from "./spool-space";
+import type { SubmissionCredentials, Verification } from "../anoncred/service";
+
+/**
+ * Checks a submission's anonymous credential (anoncred/). Never throws and never refuses: its
+ * answer is only recorded with the measurement (is_verified) and returned to the probe.
+ */
+export type VerifySubmission = (fields: SubmissionCredentials, contentText: string | null, cc: string, asn: string) => Promise<Verification>;
 
 // Measurement intake: read (bounded) → decode → validate → choose the stored bytes → uid → durable
 // spool write. Every refusal is an IntakeError (4xx JSON); an accepted measurement is on disk and
@@ -24,6 +31,8 @@ export interface IntakeOptions {
   space?: SpoolSpace;
   /** Reception time in µs for the uid; tests inject it (e.g. to cross an hour boundary). */
   clock?: () => bigint;
+  /** Anonymous-credential verification for POST /api/v1/submit_measurement; absent: none. */
+  verify?: VerifySubmission;
 }
 
 export interface Accepted {
@@ -34,6 +43,8 @@ export interface Accepted {
   stored: Buffer;
   /** The bytes were already in the spool: nothing was written, measurementUid is the existing one. */
   duplicate: boolean;
+  /** POST /api/v1/submit_measurement only: the credential check (status stored as is_verified). */
+  verification?: Verification;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -58,8 +69,9 @@ const ReportEnvelope = z.looseObject({
   content: z.union([z.string(), z.record(z.string(), z.unknown())]),
 });
 
-// Anonymous-credential fields (nym, zkp_request, manifest_version, protocol_version) are accepted
-// and ignored: verifying them is out of scope (docs/probe-services.md).
+// The anonymous-credential fields (nym, zkp_request, manifest_version, protocol_version) stay in the
+// loose object and are read by the verifier, whatever their type: a malformed one makes the
+// measurement unverified, never refused.
 const SubmitEnvelope = z.looseObject({
   format: z.string().optional(),
   content: z.union([z.string(), z.record(z.string(), z.unknown())]),
@@ -183,13 +195,16 @@ export class Intake {
     } else {
       reportId = generateReportId(meta.testName, meta.probeCc, meta.probeAsn, this.opts.collectorId);
     }
+    // Verified against the measurement text exactly as sent (the proof binds its hash), before the
+    // bytes are chosen: the verdict is stored with them, in the envelope, as upstream does.
+    const verification = this.opts.verify ? await this.opts.verify(envelope.data as SubmissionCredentials, text, meta.probeCc, meta.probeAsnText) : undefined;
     const stored =
       text !== null
-        ? envelopeAroundMeasurementText(text, reportId)
+        ? envelopeAroundMeasurementText(text, reportId, verification?.code)
         : meta.reportId !== null
           ? body
           : withReportIdInserted(body, reportId);
-    return this.store(meta.probeCc, meta.testNameCompact, reportId, stored);
+    return { ...(await this.store(meta.probeCc, meta.testNameCompact, reportId, stored)), verification };
   }
 
   /** Refuses (SpoolFullError → 503) before anything is read or written when the spool is short of space. */

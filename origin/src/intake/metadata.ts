@@ -19,6 +19,8 @@ const MetadataSchema = z.looseObject({
 export interface MeasurementMetadata {
   probeCc: string;
   probeAsn: number;
+  /** probe_asn exactly as the measurement has it (an anonymous-credential proof is bound to this text). */
+  probeAsnText: string;
   testName: string;
   /** Test name without underscores, as in report ids, spool directories and uids. */
   testNameCompact: string;
@@ -44,6 +46,7 @@ export function measurementMetadata(content: unknown): MeasurementMetadata {
   return {
     probeCc: m.probe_cc,
     probeAsn: asn,
+    probeAsnText: m.probe_asn,
     testName: m.test_name,
     testNameCompact: m.test_name.replace(/_/g, ""),
     softwareName: m.software_name,

@@ -7,7 +7,9 @@ import { z } from "zod";
 //   neither the measurement nor the envelope names its report, `"report_id":"…",` is inserted after
 //   the envelope's opening brace (every other byte unchanged).
 // - POST /api/v1/submit_measurement (the measurement arrives as a JSON *string*, without a report
-//   id): `{"format":"json","report_id":"<generated>","content":` + that string, byte for byte + `}`.
+//   id): `{"format":"json","report_id":"<generated>","content":` + that string, byte for byte + `}`;
+//   when it carried an anonymous credential that was checked, `"is_verified":"t"` (or "f") comes
+//   before "content" (docs/anonymous-credentials.md).
 //
 // So the measurement bytes are always exactly what the probe produced, and every file yields a
 // report id with one rule: content.report_id, else the envelope's report_id.
@@ -20,9 +22,11 @@ export function withReportIdInserted(body: Buffer, reportId: string): Buffer {
   return Buffer.concat([body.subarray(0, open + 1), insert, body.subarray(open + 1)]);
 }
 
-export function envelopeAroundMeasurementText(measurementText: string, reportId: string): Buffer {
+/** `isVerified` t or f (a credential was checked) is recorded as the envelope's is_verified; u is left out. */
+export function envelopeAroundMeasurementText(measurementText: string, reportId: string, isVerified?: "t" | "f" | "u"): Buffer {
+  const verified = isVerified === "t" || isVerified === "f" ? `"is_verified":"${isVerified}",` : "";
   return Buffer.concat([
-    enc.encode(`{"format":"json","report_id":${JSON.stringify(reportId)},"content":`),
+    enc.encode(`{"format":"json","report_id":${JSON.stringify(reportId)},${verified}"content":`),
     enc.encode(measurementText),
     enc.encode("}"),
   ]);
@@ -45,6 +49,8 @@ const PostSchema = z.looseObject({
 export interface PostContent {
   reportId: string | null;
   measurement: Record<string, unknown>;
+  /** The envelope's is_verified (t/f), else "u": the fastpath row's column. */
+  isVerified: "t" | "f" | "u";
 }
 
 /**
@@ -68,5 +74,6 @@ export function parsePostFile(bytes: Uint8Array): PostContent {
   const measurement = content as Record<string, unknown>;
   const inner = Object.hasOwn(measurement, "report_id") ? measurement.report_id : undefined;
   const reportId = typeof inner === "string" && inner !== "" ? inner : envelope.report_id ?? null;
-  return { reportId, measurement };
+  const v = Object.hasOwn(raw as object, "is_verified") ? (raw as { is_verified: unknown }).is_verified : undefined;
+  return { reportId, measurement, isVerified: v === "t" || v === "f" ? v : "u" };
 }

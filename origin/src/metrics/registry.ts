@@ -199,6 +199,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly anoncredVerifications = new Counter({
+    name: "ooni_anoncred_verifications_total",
+    help: "Submissions by anonymous-credential verdict (verified, failed, unverified) and reason (upstream's error codes; none = no error)",
+    labelNames: ["status", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly anoncredDuration = new Histogram({
+    name: "ooni_anoncred_seconds",
+    help: "Time for an anonymous-credential operation in the ooniauth-py workers, queueing included, by operation",
+    labelNames: ["op"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ooni_" });
   }
@@ -245,6 +260,15 @@ export class Metrics {
   observeExportChunk(table: string, rows: number, compressedBytes: number): void {
     this.exportRows.inc({ table }, rows);
     this.exportBytes.inc({ table }, compressedBytes);
+  }
+
+  /** Anonymous credentials: one verdict per credentialed submission (none for plain ones). */
+  observeVerification(status: string, reason: string | null): void {
+    this.anoncredVerifications.inc({ status, reason: reason ?? "none" });
+  }
+
+  observeAnonCredOp(op: string, seconds: number): void {
+    this.anoncredDuration.observe({ op }, seconds);
   }
 
   #beforeScrape: (() => Promise<void>) | null = null;

@@ -3,6 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../config";
+import { PolicyEntry } from "../anoncred/policy";
 
 // The files in PROBE_CONFIG_DIR (see origin/fixtures/probe/README.md). Each is validated when the
 // origin starts — a bad file stops it, naming the file — and re-read when its mtime changes
@@ -53,25 +54,22 @@ export const VpnFile = z.record(
   }),
 );
 
-const u32 = z.number().int().min(0).max(0xffffffff);
+// The submission policy of the anonymous-credentials manifest. The public parameters and the
+// version come from the key ring (anoncred/keys.ts), so an older file's `public_parameters` and
+// `meta` are accepted and ignored. As upstream, the last entry must be the catch-all.
 export const ManifestFile = z.object({
   manifest: z.object({
-    nym_scope: z.string(),
-    submission_policy: z.array(
-      z.object({
-        policy: z.object({ age: z.tuple([u32, u32]), min_measurement_count: u32 }),
-        match: z.object({ probe_cc: z.string(), probe_asn: z.string() }),
+    nym_scope: z.string().min(1).max(200),
+    submission_policy: z
+      .array(PolicyEntry)
+      .min(1)
+      .max(10_000)
+      .refine((p) => p[p.length - 1]?.match.probe_cc === "*" && p[p.length - 1]?.match.probe_asn === "*", {
+        error: 'the last entry must be the catch-all (match probe_cc "*" and probe_asn "*")',
       }),
-    ),
-    public_parameters: z.string(),
+    public_parameters: z.string().optional(),
   }),
-  meta: z.object({
-    version: z.string(),
-    last_modification_date: z.string(),
-    manifest_url: z.string(),
-    library_version: z.string(),
-    protocol_version: z.string(),
-  }),
+  meta: z.record(z.string(), z.unknown()).optional(),
 });
 
 const RECHECK_MS = 5_000;

@@ -6,8 +6,8 @@ import { siteOf } from "./site";
 import { servicesFor, testHelpersFor } from "./test-helpers";
 
 // Where a probe finds services: test helpers (every session starts here), collectors and the
-// legacy bouncer, the anonymous-credentials manifest and OpenVPN configurations. All of it comes
-// from PROBE_CONFIG_DIR.
+// legacy bouncer and OpenVPN configurations. All of it comes from PROBE_CONFIG_DIR. (The
+// anonymous-credentials manifest is in anoncred/routes.ts.)
 
 const testHelpers = createRoute({
   method: "get",
@@ -38,19 +38,6 @@ const bouncer = createRoute({
   responses: {
     200: { description: "per-test collector and helpers", content: { "application/json": { schema: z.object({ "net-tests": z.array(z.record(z.string(), z.unknown())) }) } } },
     ...errors,
-  },
-});
-
-const manifest = createRoute({
-  method: "get",
-  path: "/api/v1/manifest",
-  tags: ["probe services"],
-  summary: "Anonymous-credentials manifest (served as configured; credentials are not verified)",
-  responses: {
-    200: {
-      description: "manifest and its metadata",
-      content: { "application/json": { schema: z.object({ manifest: z.record(z.string(), z.unknown()), meta: z.record(z.string(), z.string()) }) } },
-    },
   },
 });
 
@@ -125,8 +112,6 @@ export function discoveryRoutes() {
       noStore,
     );
   });
-
-  app.openapi(manifest, (c) => c.json(c.get("services").probe.files.manifest.get(), 200, noStore));
 
   app.openapi(vpnConfig, (c) => {
     const { provider } = c.req.valid("param");

@@ -42,6 +42,19 @@ const submitRefused = {
 
 const Uid = z.object({ measurement_uid: z.string() }).openapi("MeasurementUid");
 
+// Upstream's answer to POST /api/v1/submit_measurement: with a 2xx the measurement is stored,
+// verified or not; `error` says why a credential did not verify (docs/anonymous-credentials.md).
+const SubmitAnswer = z
+  .object({
+    measurement_uid: z.string(),
+    report_id: z.string(),
+    verification_status: z.enum(["verified", "failed", "unverified"]),
+    submit_response: z.string().nullable(),
+    protocol_version: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi("SubmitMeasurementAnswer");
+
 type Prop = { type: "string" | "object"; enum?: string[] };
 const rawBody = (description: string, content: Record<string, Prop>) => ({
   required: true,
@@ -99,20 +112,36 @@ const submitMeasurement = createRoute({
   summary: "Submit one measurement (no report needed); stored durably before the 200",
   request: {
     body: rawBody(
-      '`{format: "json", content: "<measurement as a JSON string>", nym, zkp_request, manifest_version, protocol_version}`; the anonymous-credential fields are accepted and not verified.',
+      '`{format: "json", content: "<measurement as a JSON string>", nym, zkp_request, manifest_version, protocol_version}`; the anonymous-credential fields, when present, are verified against the content string and the verdict is stored with the measurement (is_verified); a credential that does not verify never refuses the measurement.',
       { format: { type: "string", enum: ["json"] }, content: { type: "string" } },
     ),
   },
-  responses: { 200: { description: "stored", content: { "application/json": { schema: Uid } } }, ...submitRefused },
+  responses: {
+    200: { description: "stored (verified or not: see verification_status)", content: { "application/json": { schema: SubmitAnswer } } },
+    ...submitRefused,
+  },
 });
+
+function answerOf(a: Accepted, protocolVersion: string | null) {
+  if (!a.verification) return { measurement_uid: a.measurementUid };
+  return {
+    measurement_uid: a.measurementUid,
+    report_id: a.reportId,
+    verification_status: a.verification.status,
+    submit_response: a.verification.submitResponse,
+    protocol_version: protocolVersion,
+    error: a.verification.error,
+  };
+}
 
 async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
   const log = c.get("services").log;
   try {
-    const { measurementUid, duplicate } = await work();
+    const accepted = await work();
+    const { measurementUid, duplicate } = accepted;
     // A retry of something already stored (its 200 was lost): answered with the uid it has.
     if (duplicate) log.info({ req_id: c.get("requestId"), measurement_uid: measurementUid }, "submission already stored: answered with its uid");
-    return c.json({ measurement_uid: measurementUid }, 200, noStore);
+    return c.json(answerOf(accepted, c.get("services").probe.anoncred?.protocolVersion ?? null), 200, noStore);
   } catch (err) {
     if (err instanceof IntakeError) {
       log.info({ req_id: c.get("requestId"), status: err.status, reason: err.error }, "submission refused");

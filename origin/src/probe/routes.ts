@@ -1,3 +1,4 @@
+import { anonCredRoutes } from "../anoncred/routes";
 import { createRouter } from "../http/router";
 import { probeAuthRoutes } from "./routes-auth";
 import { checkInRoutes } from "./routes-checkin";
@@ -11,5 +12,6 @@ export function probeRoutes() {
   app.route("/", probeAuthRoutes());
   app.route("/", checkInRoutes());
   app.route("/", reportRoutes());
+  app.route("/", anonCredRoutes());
   return app;
 }

@@ -1,6 +1,8 @@
 import type { Config } from "../config";
 import type { Database } from "../db/clickhouse";
-import { Intake } from "../intake/intake";
+import { AnonCredService, INSTALL_HINT, type Verification } from "../anoncred/service";
+import { Intake, type VerifySubmission } from "../intake/intake";
+import { metrics } from "../metrics/registry";
 import type { Spool } from "../intake/spool";
 import type { SpoolSpace } from "../intake/spool-space";
 import type { Logger } from "../logger";
@@ -21,7 +23,12 @@ export interface ProbeServices {
   /** The same prioritization read from the database per call: for the debugging endpoints. */
   testListQueries: TestLists;
   intake: Intake;
+  /** Anonymous credentials; null when off (anoncredOff says why). */
+  anoncred: AnonCredService | null;
+  anoncredOff: string | null;
 }
+
+const none = (error: string | null): Verification => ({ status: "unverified", code: "u", error, submitResponse: null });
 
 export async function openProbeServices(config: Config, db: Database, spool: Spool, space: SpoolSpace, log: Logger): Promise<ProbeServices> {
   const files = openProbeConfigFiles(config.probe.configDir, (file, err) =>
@@ -39,12 +46,28 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
   if (config.probe.intakeDiscard) {
     log.warn("INTAKE_DISCARD is on: submissions are answered but NOT stored (benchmark-only setting)");
   }
+  const opened = await AnonCredService.open(config.anoncred, log);
+  const anoncred = opened instanceof AnonCredService ? opened : null;
+  const anoncredOff = opened instanceof AnonCredService ? null : opened.off;
+  if (anoncred) {
+    log.info({ workers: anoncred.workers, library_version: anoncred.libraryVersion, protocol_version: anoncred.protocolVersion }, "anonymous credentials on");
+  } else {
+    log.warn({ reason: anoncredOff }, `anonymous credentials are OFF: GET /api/v1/manifest answers 404, so probes submit without a credential and every measurement is stored unverified. To turn them on, ${INSTALL_HINT}`);
+  }
+  const verify: VerifySubmission = anoncred
+    ? (fields, text, cc, asn) => anoncred.verify(fields, text, cc, asn, files.manifest.get().manifest.submission_policy)
+    : async (fields) => {
+        if ([fields.nym, fields.zkp_request, fields.manifest_version, fields.protocol_version].every((v) => v === undefined || v === null)) return none(null);
+        metrics.observeVerification("unverified", "anonymous_credentials_off");
+        return none("anonymous_credentials_off");
+      };
   const intake = new Intake({
+    verify,
     spool,
     collectorId: config.collectorId,
     maxBytes: config.maxSubmissionBytes,
     discard: config.probe.intakeDiscard,
     space,
   });
-  return { tokens, files, testLists, testListQueries, intake };
+  return { tokens, files, testLists, testListQueries, intake, anoncred, anoncredOff };
 }

@@ -111,8 +111,8 @@ export const REPORT_ID = "20240214T090617Z_webconnectivity_IT_30722_n1_1IvUiXNWH
  * Stores a measurement as POST /api/v1/submit_measurement does (the measurement as text inside an
  * envelope that carries the report id) and returns its uid.
  */
-export async function spoolMeasurement(spool: Spool, msm: Record<string, unknown>, reportId = REPORT_ID): Promise<string> {
-  const stored = envelopeAroundMeasurementText(JSON.stringify(msm), reportId);
+export async function spoolMeasurement(spool: Spool, msm: Record<string, unknown>, reportId = REPORT_ID, isVerified?: "t" | "f" | "u"): Promise<string> {
+  const stored = envelopeAroundMeasurementText(JSON.stringify(msm), reportId, isVerified);
   const uid = makeMeasurementUid(String(msm.probe_cc), String(msm.test_name).replace(/_/g, ""), stored);
   await spool.write(uid, stored);
   return uid;

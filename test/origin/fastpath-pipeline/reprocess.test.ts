@@ -70,7 +70,9 @@ describe("fastpath reprocess", () => {
       const msm = webConnectivity(verdicts[i % 4]!, i);
       // Half without a report id of their own (submit_measurement): only the index knows it.
       if (i % 2 === 0) msm.report_id = REPORT_ID;
-      stored.push({ uid: await spoolMeasurement(spool, msm), text: JSON.stringify(msm), verdict: verdicts[i % 4]! });
+      // Some carried an anonymous credential: its verdict is in the spool envelope, not in the archive.
+      const credential = i % 3 === 0 ? "t" : i % 3 === 1 ? "f" : "u";
+      stored.push({ uid: await spoolMeasurement(spool, msm, undefined, credential), text: JSON.stringify(msm), verdict: verdicts[i % 4]! });
     }
     const uids = stored.map((s) => s.uid);
 
@@ -125,6 +127,9 @@ describe("fastpath reprocess", () => {
 
     const after = await allRows(uids);
     expect(after).toHaveLength(uids.length);
+    // The verdicts recorded live survive the re-scoring (the archived lines do not carry them).
+    expect(liveRows.map((r) => r.is_verified)).toEqual(after.map((r) => r.is_verified));
+    expect(new Set(after.map((r) => r.is_verified))).toEqual(new Set(["t", "f", "u"]));
     const flags = await rowsFor(db, uids);
     for (const s of stored) expect(flags.get(s.uid), s.verdict).toMatchObject(expected[s.verdict]);
     // Same rows as live, except the fingerprint-driven scores.

@@ -66,7 +66,7 @@ describe("POST /report/{report_id} intake", () => {
       const a = await intake.submitToReport(rid, post(encoded.bytes, encoded.headers));
       expect(a.measurementUid).toMatch(/^\d{14}\.\d{6}_IT_webconnectivity_[0-9a-f]{16}$/);
       expect((await spool.find(a.measurementUid))?.data).toEqual(body);
-      expect(parsePostFile(a.stored)).toEqual({ reportId: rid, measurement: measurement() });
+      expect(parsePostFile(a.stored)).toEqual({ reportId: rid, measurement: measurement(), isVerified: "u" });
     }
   });
 
@@ -132,7 +132,7 @@ describe("POST /api/v1/submit_measurement intake", () => {
     expect(a.reportId).toMatch(/^\d{8}T\d{6}Z_webconnectivity_IT_30722_n3_[A-Za-z0-9]{16}$/);
     expect(a.stored.toString()).toBe(`{"format":"json","report_id":"${a.reportId}","content":${text}}`);
     expect((await spool.find(a.measurementUid))?.data).toEqual(a.stored);
-    expect(parsePostFile(a.stored)).toEqual({ reportId: a.reportId, measurement: JSON.parse(text) });
+    expect(parsePostFile(a.stored)).toEqual({ reportId: a.reportId, measurement: JSON.parse(text), isVerified: "u" });
   });
 
   it("keeps a report_id the measurement already has, if it agrees with the measurement", async () => {

@@ -64,6 +64,10 @@ describe("npm start: the whole system on embedded defaults", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it("says whether anonymous credentials are on, and how to turn them on when they are not", () => {
+    expect(output).toMatch(/anonymous credentials: +(on \(key version 1;|OFF — measurements are stored unverified; `npm run anoncred:install`)/);
+  });
+
   it("serves robots.txt at the edge for any Host", async () => {
     const res = await fetch(`${edge}/robots.txt`, { headers: { Host: "anything-at-all.example" } });
     expect(res.status).toBe(200);

@@ -17,6 +17,8 @@ export interface Decoded {
   measurement: Dict;
   /** content.report_id, else the envelope's (the rule every spool reader uses). */
   reportId: string | null;
+  /** The anonymous-credential verdict recorded in a spool envelope; archived lines carry none ("u"). */
+  isVerified?: "t" | "f" | "u";
 }
 
 const utf8 = new TextDecoder("utf-8");
@@ -54,8 +56,8 @@ function reportIdOf(measurement: Dict, envelope: Dict | null): string | null {
 /** A spool `.post` file. Throws UnreadableMeasurement. */
 export function decodePost(bytes: Uint8Array): Decoded {
   try {
-    const { reportId, measurement } = parsePostFile(bytes);
-    return { measurement, reportId };
+    const { reportId, measurement, isVerified } = parsePostFile(bytes);
+    return { measurement, reportId, isVerified };
   } catch (err) {
     let yaml: Decoded | null;
     try {

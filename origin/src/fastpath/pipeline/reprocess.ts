@@ -114,7 +114,12 @@ export async function reprocess(
     rows = [];
     await inserting; // one INSERT at a time; the next batch is scored meanwhile
     if (insertError) throw insertError;
-    inserting = withRetry(() => deps.store.insertRows(batch), opts.signal).then(
+    inserting = withRetry(async () => {
+      // Archived lines carry no verdict ("u"): keep the one recorded at intake.
+      const verdicts = await deps.store.verdictsOf(batch.filter((r) => r.is_verified === "u").map((r) => r.measurement_uid));
+      for (const r of batch) r.is_verified = verdicts.get(r.measurement_uid) ?? r.is_verified;
+      await deps.store.insertRows(batch);
+    }, opts.signal).then(
       () => {
         p.rows += batch.length;
       },

@@ -27,9 +27,9 @@ export type ItemResult =
 
 export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
   try {
-    let measurement, reportId, uid: string;
+    let measurement, reportId, isVerified: "t" | "f" | "u" | undefined, uid: string;
     if (item.kind === "post") {
-      ({ measurement, reportId } = decodePost(item.data));
+      ({ measurement, reportId, isVerified } = decodePost(item.data));
       uid = item.uid;
     } else {
       const d = decodeArchivedLine(item.data, { uid: item.uid, reportId: item.reportId });
@@ -39,7 +39,7 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
     const excluded = excludedFromFastpath(measurement, reportId ?? null);
     if (excluded !== null) return { ok: false, error: `not scored: ${excluded}`, excluded: true };
     const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
-    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined }) };
+    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined, isVerified }) };
   } catch (err) {
     // scoreMeasurement and buildFastpathRow do not throw by design; decoding does, by design.
     if (err instanceof UnreadableMeasurement) return { ok: false, error: err.message };

@@ -68,6 +68,26 @@ export class FastpathStore {
     return found;
   }
 
+  /**
+   * The anonymous-credential verdicts (t/f) already recorded for these uids. Reprocessing reads
+   * archived JSONL, which holds the measurement without its envelope and so without the verdict:
+   * it keeps the one the live row has.
+   */
+  async verdictsOf(uids: readonly string[]): Promise<Map<string, "t" | "f">> {
+    const found = new Map<string, "t" | "f">();
+    for (let i = 0; i < uids.length; i += LOOKUP_CHUNK) {
+      this.check();
+      const r = await this.db.client.query({
+        query: `SELECT measurement_uid, argMax(is_verified, update_time) AS v FROM fastpath
+          WHERE measurement_uid IN {uids:Array(String)} GROUP BY measurement_uid HAVING v IN ('t', 'f')`,
+        query_params: { uids: uids.slice(i, i + LOOKUP_CHUNK) },
+        format: "JSONEachRow",
+      });
+      for (const row of await r.json<{ measurement_uid: string; v: "t" | "f" }>()) found.set(row.measurement_uid, row.v);
+    }
+    return found;
+  }
+
   async insertRows(rows: readonly FastpathRow[]): Promise<void> {
     this.check();
     if (rows.length === 0) return;
