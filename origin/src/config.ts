@@ -10,6 +10,8 @@ import { TimerSettings, timersConfig, type TimersConfig } from "./timers/setting
 import { ExportSettings, exportConfig, type ExportConfig } from "./export/settings";
 import { MetricsSettings, metricsConfig, type MetricsConfig } from "./metrics/settings";
 import { DEFAULT_SPOOL_MIN_FREE_BYTES } from "./intake/spool-space";
+import { CorsSettings, corsConfig } from "./cors/settings";
+import type { CorsPolicy } from "#shared/cors";
 import { FastpathSettings, fastpathConfig, type FastpathConfig } from "./fastpath/pipeline/settings";
 
 // Every setting comes from the environment (optionally seeded by a JSON file named in CONFIG_FILE;
@@ -46,6 +48,8 @@ const EnvSchema = z.object({
   ...MetricsSettings.shape,
   // Fastpath pipeline: scoring threads, batching, fingerprint polling (docs/fastpath.md).
   ...FastpathSettings.shape,
+  // Which browser origins may call the API (docs/configuration.md#cors).
+  ...CorsSettings.shape,
   DATA_DIR: nonEmpty.default("./data"),
   ORIGIN_HOST: nonEmpty.default("127.0.0.1"),
   ORIGIN_PORT: port.default(8788),
@@ -150,6 +154,8 @@ export interface Config {
   timers: TimersConfig;
   export: ExportConfig;
   metrics: MetricsConfig;
+  /** Browser origins allowed to call the API, credentials, exposed headers (origin/src/cors/). */
+  cors: CorsPolicy;
   /** Fastpath pipeline (docs/fastpath.md). */
   fastpath: FastpathConfig;
   explorer: {
@@ -280,6 +286,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     timers: timersConfig(env, dataDir),
     export: exportConfig(env),
     metrics: metricsConfig(env),
+    cors: corsConfig(env, accountsConfig(env).redirectOrigins),
     fastpath: fastpathConfig(env),
     explorer: {
       queryTimeoutS: env.EXPLORER_QUERY_TIMEOUT_S ?? env.CLICKHOUSE_QUERY_TIMEOUT_S,

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { publicBaseUrl } from "../http/public-base";
 import type { AppEnv } from "../app-env";
 import { jsonError } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -113,9 +114,9 @@ const route = createRoute({
   },
 });
 
-/** The public base URL: BASE_URL when configured, else the one the request came in on. */
+/** The public base URL: the host the client used (http/public-base.ts). */
 export function baseUrl(c: Context<AppEnv>): string {
-  return c.get("services").config.baseUrl ?? new URL(c.req.url).origin;
+  return publicBaseUrl(c);
 }
 
 export function rawMeasurementUrl(base: string, uid: string): string {
