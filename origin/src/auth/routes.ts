@@ -91,7 +91,7 @@ const metadataRoute = createRoute({
   path: "/api/_/account_metadata",
   tags: ["accounts"],
   summary: "Whether the bearer is logged in, and its role",
-  security: bearerSecurity,
+  description: "The bearer is optional: without one (or with an invalid or expunged one) the answer is logged out.",
   responses: {
     200: {
       description: 'Logged in with a role, or not logged in (`{"logged_in": false, "role": ""}`, as upstream)',
