@@ -20,6 +20,7 @@ import {
 } from "../stats/params";
 import { readQuery, timeoutResponse } from "../stats/read-query";
 import { ErrorBody } from "../stats/schemas";
+import { VerificationStatus, verificationStatus } from "./verification";
 import { buildListQuery, ORDER_BY, type ListRow, type OrderBy } from "./list";
 import { boolParam, inputParam, parseBool, reportIdParam } from "./params";
 
@@ -79,6 +80,7 @@ const Result = z
     confirmed: z.boolean(),
     failure: z.boolean(),
     scores: z.record(z.string(), z.unknown()),
+    verification_status: VerificationStatus,
   })
   .openapi("MeasurementListItem");
 
@@ -204,6 +206,7 @@ export function measurementListRoutes() {
       confirmed: r.confirmed === "t",
       failure: r.msm_failure === "t",
       scores: parseScores(r.scores),
+      verification_status: verificationStatus(r.is_verified),
     }));
 
     let nextUrl: string | null = null;

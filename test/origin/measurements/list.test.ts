@@ -77,6 +77,7 @@ describe("results", () => {
       confirmed: false,
       failure: false,
       scores: { blocking_general: 1, row: "A", rescored: true },
+      verification_status: "unverified",
     });
     const c = r.json.results.find((x: { measurement_uid: string }) => idOfUid.get(x.measurement_uid) === "C");
     expect(c).toMatchObject({ input: null, probe_asn: "AS3320", failure: true });
