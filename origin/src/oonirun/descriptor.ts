@@ -47,14 +47,17 @@ export function normalizeNettests(input: LinkInput["nettests"]): Nettest[] {
 }
 
 /**
- * Nettests as answered: as posted, and each flag under upstream's current name too. Rows stored
+ * Nettests as answered: as posted, the flags under upstream's names (what clients read). Rows stored
  * before inputs were kept as posted have [] for a dynamic list; it is answered as null, so that a
  * link PUT back exactly as read is still valid (inputs together with targets_name is refused).
  */
 export function answerNettests(nettests: Nettest[]): NettestOut[] {
   return nettests.map((n) => ({
-    ...n,
+    test_name: n.test_name,
     inputs: n.targets_name !== null && n.inputs !== null && n.inputs.length === 0 ? null : n.inputs,
+    inputs_extra: n.inputs_extra,
+    targets_name: n.targets_name,
+    options: n.options,
     is_background_run_enabled_default: n.is_background_run_enabled,
     is_manual_run_enabled_default: n.is_manual_run_enabled,
   }));

@@ -85,7 +85,7 @@ export interface Nettest {
   is_manual_run_enabled: boolean;
 }
 
-/** A nettest as answered: as posted, the two flags under both names. */
+/** A nettest as answered: as upstream echoes it (its field names, inputs as posted). */
 export const NettestOut = z
   .object({
     test_name: z.string(),
@@ -95,8 +95,6 @@ export const NettestOut = z
     options: z.record(z.string(), z.unknown()),
     is_background_run_enabled_default: z.boolean(),
     is_manual_run_enabled_default: z.boolean(),
-    is_background_run_enabled: z.boolean().openapi({ description: "the same as is_background_run_enabled_default (spec bk-005's name)" }),
-    is_manual_run_enabled: z.boolean().openapi({ description: "the same as is_manual_run_enabled_default (spec bk-005's name)" }),
   })
   .openapi("OONIRunNettest");
 export type NettestOut = z.infer<typeof NettestOut>;
