@@ -68,7 +68,7 @@ describe("check-in", () => {
     expect(b.v).toBe(1);
     expect(b.utc_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Math.abs(Date.parse(b.utc_time) - Date.now())).toBeLessThan(60_000);
-    expect(b.conf.features).toEqual({ torsf_enabled: false, vanilla_tor_enabled: true, openvpn_enabled: false });
+    expect(b.conf.features).toEqual({ torsf_enabled: false, vanilla_tor_enabled: true, openvpn_enabled: false, "webconnectivity_0.5": true });
     expect(b.conf.test_helpers["web-connectivity"].length).toBeGreaterThan(0);
     expect(Object.keys(b.tests)).toHaveLength(21);
     for (const [name, t] of Object.entries(b.tests as Record<string, { report_id: string }>)) {
