@@ -4,6 +4,7 @@
 // bundle small; this file must stay free of Node and Workers APIs (both programs compile it).
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import { DEFAULT_CORS_EXPOSE_HEADERS, DEFAULT_CORS_ORIGINS, validOriginPattern } from "#shared/cors";
 
 // Readable messages ("Too small: expected number to be >=1") instead of zod/mini's bare "Invalid input".
 z.config(en());
@@ -118,6 +119,11 @@ const routeSchema = z.strictObject({
   max_ttl_s: withDefault(int(1, 31_536_000), 86_400),
   stale_while_revalidate_s: withDefault(int(0, 31_536_000), 60),
   stale_if_error_s: withDefault(int(0, 31_536_000), 86_400),
+  /**
+   * One entry per hostname the client used: for answers that embed links built from that name
+   * (search's next_url), so a bridge never hands out another bridge's (or a blocked) hostname.
+   */
+  per_host: withDefault(z.boolean(), false),
 });
 
 const cacheSchema = z.strictObject({
@@ -137,6 +143,22 @@ const cacheSchema = z.strictObject({
   /** Larger answers are streamed through without being stored. */
   max_object_bytes: withDefault(int(1, 512 * MiB), 16 * MiB),
   routes: withDefault(z.array(routeSchema), []),
+});
+
+/** The same policy as the origin's CORS_* settings (shared/src/cors.ts); keep the two alike. */
+const corsSchema = z.strictObject({
+  /** Answers under these prefixes get CORS headers, and preflights for them are answered by the bridge. */
+  path_prefixes: withDefault(z.array(z.string().check(z.startsWith("/"))), ["/"]),
+  /** Origins allowed with credentials: exact, `*` standing for one name label, or "*" for any. */
+  allowed_origins: withDefault(
+    z.array(z.string().check(z.refine(validOriginPattern, "an origin such as https://*.ooni.org, or *"))),
+    [...DEFAULT_CORS_ORIGINS],
+  ),
+  allow_credentials: withDefault(z.boolean(), true),
+  expose_headers: withDefault(z.array(z.string().check(z.regex(/^[A-Za-z0-9-]+$/, "a header name"))), [...DEFAULT_CORS_EXPOSE_HEADERS]),
+  /** GET/HEAD from any other origin get `Access-Control-Allow-Origin: *` (no credentials). */
+  public_reads: withDefault(z.boolean(), true),
+  max_age_s: withDefault(int(0, 86_400), 600),
 });
 
 export const bridgeConfigSchema = z
@@ -168,14 +190,7 @@ export const bridgeConfigSchema = z
       { sync_interval_ms: 5_000 },
     ),
     cache: withDefault(cacheSchema, cacheSchema.parse({})),
-    cors: withDefault(
-      z.strictObject({
-        /** GET/HEAD answers under these prefixes get Access-Control-Allow-Origin when the origin set none. */
-        path_prefixes: withDefault(z.array(z.string().check(z.startsWith("/"))), ["/api/"]),
-        allow_origin: withDefault(z.string().check(z.minLength(1)), "*"),
-      }),
-      { path_prefixes: ["/api/"], allow_origin: "*" },
-    ),
+    cors: withDefault(corsSchema, corsSchema.parse({})),
   })
   .check(
     z.refine((c) => new Set(c.helpers.pool.map((h) => h.id)).size === c.helpers.pool.length, {

@@ -5,6 +5,7 @@ import { BridgeConfigError, validateBridgeConfig, type BridgeConfig } from "../.
 import { compilePool, type CompiledPool } from "./balancer/pool";
 import { compileCacheRoutes, type CacheRoutes } from "./cache/key";
 import type { BridgeLegacyHelpers } from "#shared/edge-protocol";
+import { compileCors, type EdgeCors } from "./cors";
 import type { OriginSettings } from "./forward";
 import { compileHostnames, type HostnameMatcher } from "./hostnames";
 import type { BridgeState } from "./state/durable-object";
@@ -38,6 +39,7 @@ export interface Runtime {
   readonly pool: CompiledPool;
   readonly helperHosts: HostnameMatcher;
   readonly cache: CacheRoutes;
+  readonly cors: EdgeCors;
   readonly state: StateClient;
   readonly statusToken: string | null;
   readonly purgeToken: string | null;
@@ -84,6 +86,7 @@ function build(env: EdgeEnv): Runtime {
     pool,
     helperHosts: compileHostnames(config.helpers.hostnames),
     cache: compileCacheRoutes(config.cache.routes, config.cache.tracking_params, config.name),
+    cors: compileCors(config.cors),
     state: new StateClient(config, pool),
     statusToken: env.BRIDGE_STATUS_TOKEN || config.admin.status_token || null,
     purgeToken: env.BRIDGE_PURGE_TOKEN || config.admin.purge_token || null,

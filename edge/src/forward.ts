@@ -2,6 +2,7 @@ import { BRIDGE_HOST_HEADER, BRIDGE_LEGACY_HELPERS_HEADER, EDGE_AUTH_HEADER, FOR
 import { BodyTooLarge, countedUpload, declaredTooLarge, readBounded, type Upload } from "./body";
 import { jsonError } from "./errors";
 import { HOP_AND_ADDRESS_HEADERS } from "./hop-headers";
+import { withoutOriginCors } from "./cors";
 
 export interface OriginSettings {
   url: URL;
@@ -118,7 +119,7 @@ export async function forwardToOrigin(req: Request, origin: OriginSettings, requ
       return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
     }
     // Re-wrap so headers are mutable for the layers above (cache markers, CORS).
-    return new Response(res.body, res);
+    return withoutOriginCors(new Response(res.body, res));
   } catch (err) {
     // Whatever the client has not sent yet is taken first: answering in the middle of its upload
     // can break the connection before the JSON error reaches it.

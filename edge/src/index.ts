@@ -5,7 +5,7 @@ import { serveHelperRequest } from "./balancer/failover";
 import { bridgeEndpoints } from "./bridge/endpoints";
 import { matchCacheRoute } from "./cache/key";
 import { serveCached } from "./cache/serve";
-import { addCors } from "./cors";
+import { addCors, corsFor, preflightAnswer } from "./cors";
 import { EdgeConfigError, runtimeFor, type EdgeEnv } from "./env";
 import { jsonError } from "./errors";
 import { forwardToOrigin } from "./forward";
@@ -37,9 +37,15 @@ app.all("*", async (c) => {
   if (destination(req.method, url, rt) === "helper") {
     res = await serveHelperRequest(req, rt, c.env, c.executionCtx, requestId);
   } else {
-    const route = matchCacheRoute(rt.cache, url.pathname);
-    res = route ? await serveCached(req, rt, route, c.env, c.executionCtx, requestId) : await forwardToOrigin(req, rt.origin, requestId);
-    res = addCors(req, res, rt.config.cors, url.pathname);
+    const cors = corsFor(req, rt.cors, url.pathname);
+    const preflight = preflightAnswer(cors);
+    if (preflight) {
+      res = preflight;
+    } else {
+      const route = matchCacheRoute(rt.cache, url.pathname);
+      res = route ? await serveCached(req, rt, route, c.env, c.executionCtx, requestId) : await forwardToOrigin(req, rt.origin, requestId);
+      res = addCors(res, cors);
+    }
   }
   // This request's id, also on answers that come from the cache (stored with another request's).
   res.headers.set(REQUEST_ID_HEADER, requestId);

@@ -22,6 +22,7 @@ import { oonirunRoutes } from "./oonirun/routes";
 import { incidentRoutes } from "./incidents/routes";
 import { feedbackRoutes } from "./feedback/routes";
 import { priorityRoutes } from "./priorities/routes";
+import { corsMiddleware } from "./cors/middleware";
 
 export function createApp(services: Services) {
   const app = new OpenAPIHono<AppEnv>();
@@ -52,6 +53,9 @@ export function createApp(services: Services) {
       "request",
     );
   });
+  // CORS for every answer, preflights and errors included; after the request log so preflights are
+  // logged, before metrics, quotas and routes so no answer escapes it.
+  app.use(corsMiddleware(services.config.cors));
   // Prometheus request counts and latencies: outside the quota middleware, so its 429s count too.
   app.use(requestMetricsMiddleware(metrics));
   // Fair-use quotas: after the request log (so 429s are logged), before every route.
@@ -63,7 +67,7 @@ export function createApp(services: Services) {
   });
   // Route modules: each is a router built with createRouter() (http/router.ts) and mounted at "/".
   app.route("/", healthRoutes());
-  app.route("/", authRoutes(services.config.accounts.redirectOrigins));
+  app.route("/", authRoutes());
   app.route("/", quotaRoutes());
   app.route("/", aggregationRoutes());
   app.route("/", statsRoutes());

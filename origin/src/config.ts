@@ -10,6 +10,8 @@ import { TimerSettings, timersConfig, type TimersConfig } from "./timers/setting
 import { ExportSettings, exportConfig, type ExportConfig } from "./export/settings";
 import { MetricsSettings, metricsConfig, type MetricsConfig } from "./metrics/settings";
 import { DEFAULT_SPOOL_MIN_FREE_BYTES } from "./intake/spool-space";
+import { CorsSettings, corsConfig } from "./cors/settings";
+import type { CorsPolicy } from "#shared/cors";
 import { FastpathSettings, fastpathConfig, type FastpathConfig } from "./fastpath/pipeline/settings";
 import { AnonCredSettings, anonCredConfig, type AnonCredConfig } from "./anoncred/settings";
 import { availableParallelism } from "node:os";
@@ -50,6 +52,8 @@ const EnvSchema = z.object({
   ...FastpathSettings.shape,
   // Anonymous credentials: keys, the ooniauth-py workers (docs/anonymous-credentials.md).
   ...AnonCredSettings.shape,
+  // Which browser origins may call the API (docs/configuration.md#cors).
+  ...CorsSettings.shape,
   DATA_DIR: nonEmpty.default("./data"),
   ORIGIN_HOST: nonEmpty.default("127.0.0.1"),
   ORIGIN_PORT: port.default(8788),
@@ -161,6 +165,8 @@ export interface Config {
   timers: TimersConfig;
   export: ExportConfig;
   metrics: MetricsConfig;
+  /** Browser origins allowed to call the API, credentials, exposed headers (origin/src/cors/). */
+  cors: CorsPolicy;
   /** Fastpath pipeline (docs/fastpath.md). */
   fastpath: FastpathConfig;
   /** Anonymous credentials (docs/anonymous-credentials.md). */
@@ -295,6 +301,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     timers: timersConfig(env, dataDir),
     export: exportConfig(env),
     metrics: metricsConfig(env),
+    cors: corsConfig(env, accountsConfig(env).redirectOrigins),
     fastpath: fastpathConfig(env),
     anoncred: anonCredConfig(env, dataDir, availableParallelism()),
     explorer: {

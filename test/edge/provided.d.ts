@@ -8,6 +8,7 @@ declare module "vitest" {
     edgeControlUrl: string;
     edgeHelpers: { id: string; url: string; weight: number }[];
     bridgeTokens: { status: string; purge: string };
+    chromiumPath: string | null;
     bridgeConfig: string;
     renderedBridge: { hostname: string; routes: { pattern: string; zone_name: string }[]; bridgeConfig: string };
   }

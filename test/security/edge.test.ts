@@ -170,7 +170,13 @@ describe("edge cache poisoning", () => {
     const meta = await rawHttp(edge.url, { method: "GET", path: "/api/_/account_metadata", headers: { authorization: `Bearer ${admin}` } });
     expect(meta.json).toEqual({ logged_in: true, role: "admin" });
     const anon = await rawHttp(edge.url, { method: "GET", path: "/api/_/account_metadata" });
-    expect(anon.status).toBe(401);
+    expect(anon.status).toBe(200);
+    expect(anon.json).toEqual({ logged_in: false, role: "" });
+    // The logged-out 200 is never stored and handed to a logged-in caller (nor the reverse).
+    const again = await rawHttp(edge.url, { method: "GET", path: "/api/_/account_metadata", headers: { authorization: `Bearer ${admin}` } });
+    expect(again.json).toEqual({ logged_in: true, role: "admin" });
+    const anonAgain = await rawHttp(edge.url, { method: "GET", path: "/api/_/account_metadata" });
+    expect(anonAgain.json).toEqual({ logged_in: false, role: "" });
     report("security", "edge personalized answers", { cases: 5, passed: 5 });
   });
 

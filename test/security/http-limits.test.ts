@@ -165,8 +165,17 @@ describe("header injection", () => {
     report("security", "header injection (echoed values, Host)", { cases: hostile.length + 1 + 4, passed: hostile.length + 1 + 4 });
   });
 
-  it("CORS answers only the configured login sites, exactly; login links only go to them", async () => {
-    const origins = ["https://evil.example", "https://explorer.ooni.org.evil.example", "null", "https://explorer.ooni.org:444", "http://explorer.ooni.org", "https://EXPLORER.ooni.org."];
+  it("CORS answers only the allowed OONI sites, exactly (look-alikes refused); login links only go to the login sites", async () => {
+    const origins = [
+      "https://evil.example",
+      "https://explorer.ooni.org.evil.example",
+      "null",
+      "https://explorer.ooni.org:444",
+      "http://explorer.ooni.org",
+      "https://EXPLORER.ooni.org.",
+      "https://a.b.ooni.org",
+      "https://xooni.org",
+    ];
     for (const o of origins) {
       const pre = await rawHttp(origin.url, { method: "OPTIONS", path: "/api/v1/user_register", headers: { origin: o, "access-control-request-method": "POST" } });
       expect(pre.headers["access-control-allow-origin"], o).toBeUndefined();

@@ -27,7 +27,7 @@ const ALLOWED: Record<string, Record<string, string>> = {
   "fastpath/pipeline/store.ts": { cols: "constant column list", "TABLE[kind]": "fixed map", tmp: "constant staging table name" },
   "incidents/store.ts": { COLUMNS: "constant column list", "ORDER_BY[q.sort_by]": "fixed map indexed by a validated enum", 'q.order === "asc" ? "ASC" : "DESC"': "one of two keywords" },
   "measurements/list.ts": { 'where.join("\\n  AND ")': "constant clauses with placeholders", "f.orderBy": "column from a fixed map (validated enum)", dir: "ASC or DESC" },
-  "measurements/meta.ts": { COLUMNS: "constant column list", table: "one of two fixed table names" },
+  "measurements/meta.ts": { COLUMNS: "constant column list", table: "one of two fixed table names", MATCH_INPUT: "constant clause with placeholders", INPUT_RANK: "constant expression with a placeholder" },
   "oonirun/store.ts": { COLUMNS: "constant column list" },
   "priorities/store.ts": { MATCH_TARGET: "constant clause", 'withPriority ? "AND priority = {priority:Int32}" : ""': "constant clause with a placeholder" },
   "stats/routes/circumvention.ts": { 'where.join(" AND ")': "constant clauses with placeholders" },

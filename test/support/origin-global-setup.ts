@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -29,6 +29,9 @@ export async function setup(project: TestProject) {
   project.provide("edgeControlUrl", upstreams.controlUrl);
   project.provide("edgeHelpers", pool);
   project.provide("bridgeTokens", tokens);
+  // The status-page test renders in Debian's Chromium; without it that one test skips and says so.
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  project.provide("chromiumPath", existsSync(chromium) ? chromium : null);
   // The Worker's BRIDGE_CONFIG binding (vitest.config.ts): the default file, with this origin, these
   // helpers and these tokens.
   const base = loadBridgeConfig(defaultBridgeConfigPath);
@@ -85,6 +88,8 @@ declare module "vitest" {
     /** The default test configuration's helper pool. */
     edgeHelpers: { id: string; url: string; weight: number }[];
     bridgeTokens: { status: string; purge: string };
+    /** Chromium for rendering tests, or null when it is not installed. */
+    chromiumPath: string | null;
     /** The Worker's BRIDGE_CONFIG binding. */
     bridgeConfig: string;
     /** The default file after `add-domain` + `render` (renderWithNewDomain). */

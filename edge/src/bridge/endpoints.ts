@@ -126,7 +126,8 @@ bridgeEndpoints.post("/__bridge/purge", async (c) => {
     const snap = await shared(() => rt.state.purgeUrl(c.env, base, maxEntryLifetimeMs(rt)));
     if (snap instanceof Response) return snap;
     // The record above hides the entry everywhere; deleting it here also frees this location's copy.
-    const deleted = await caches.default.delete(cacheKey(rt.cache, base, snap.generations[route.prefix] ?? 0));
+    // (A per_host route's entries are hidden by the record alone.)
+    const deleted = route.per_host ? false : await caches.default.delete(cacheKey(rt.cache, base, snap.generations[route.prefix] ?? 0));
     return c.json({ purged: "url", key: base, route: route.prefix, deleted_here: deleted }, 200, { "cache-control": "no-store" });
   }
 

@@ -40,7 +40,11 @@ export function baseKey(c: CacheRoutes, url: URL): string {
   return `${url.pathname}?${new URLSearchParams(kept).toString()}`;
 }
 
-/** The Cache API key: a URL on a name that cannot exist, carrying the route's generation. */
-export function cacheKey(c: CacheRoutes, base: string, generation: number): string {
-  return `${c.host}/g${generation}${base}`;
+/**
+ * The Cache API key: a URL on a name that cannot exist, carrying the route's generation (and, for a
+ * per_host route, the hostname the client used; URL purges still go by `base`, so they cover every
+ * hostname's entry).
+ */
+export function cacheKey(c: CacheRoutes, base: string, generation: number, host?: string): string {
+  return host === undefined ? `${c.host}/g${generation}${base}` : `${c.host}/g${generation}/@${encodeURIComponent(host.toLowerCase())}${base}`;
 }

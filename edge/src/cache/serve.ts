@@ -144,7 +144,7 @@ export async function serveCached(
   }
   const url = new URL(req.url);
   const base = baseKey(rt.cache, url);
-  const key = cacheKey(rt.cache, base, snap.generations[route.prefix] ?? 0);
+  const key = cacheKey(rt.cache, base, snap.generations[route.prefix] ?? 0, route.per_host ? url.host : undefined);
   const now = Date.now();
 
   let stale: Response | null = null;

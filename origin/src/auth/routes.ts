@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { cors } from "hono/cors";
 import type { AppEnv } from "../app-env";
 import { fail } from "./respond";
 import { createRouter } from "../http/router";
@@ -58,7 +57,17 @@ const loginRoute = createRoute({
   responses: {
     200: {
       description: "Session token",
-      content: { "application/json": { schema: z.object({ bearer: z.string(), redirect_to: z.string() }).openapi("UserLogin") } },
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              bearer: z.string(),
+              redirect_to: z.string(),
+              email_address: z.string().openapi({ description: "the address the login link was sent to (from the token; empty for older links)" }),
+            })
+            .openapi("UserLogin"),
+        },
+      },
     },
     401: err("Invalid or expired login token"),
   },
@@ -82,13 +91,16 @@ const metadataRoute = createRoute({
   path: "/api/_/account_metadata",
   tags: ["accounts"],
   summary: "Whether the bearer is logged in, and its role",
-  security: bearerSecurity,
+  description: "The bearer is optional: without one (or with an invalid or expunged one) the answer is logged out.",
   responses: {
     200: {
-      description: "Logged in",
-      content: { "application/json": { schema: z.object({ logged_in: z.literal(true), role: z.enum(ROLES) }) } },
+      description: 'Logged in with a role, or not logged in (`{"logged_in": false, "role": ""}`, as upstream)',
+      content: {
+        "application/json": {
+          schema: z.union([z.object({ logged_in: z.literal(true), role: z.enum(ROLES) }), z.object({ logged_in: z.literal(false), role: z.literal("") })]),
+        },
+      },
     },
-    401: err("Not logged in (`logged_in: false`)"),
     503: err("The session check cannot be made (database unavailable)"),
   },
 });
@@ -150,17 +162,12 @@ function noStore(c: Context<AppEnv>) {
   c.header("Cache-Control", "no-store");
 }
 
-export function authRoutes(corsOrigins: string[]) {
+export function authRoutes() {
   const app = createRouter();
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
 
-  // The login sites call these from the browser with a bearer header, so they need CORS (with
-  // preflight) for exactly the configured login origins.
-  const siteCors = cors({ origin: corsOrigins, allowHeaders: ["Authorization", "Content-Type"], credentials: true, maxAge: 600 });
-  for (const p of ["/api/v1/user_register", "/api/v1/user_login", "/api/v1/user_refresh_token", "/api/_/account_metadata"]) {
-    app.use(p, siteCors);
-  }
-
+  // CORS (preflights included) is the app-wide policy in cors/middleware.ts; the login sites are
+  // always in it.
   app.openapi(registerRoute, async (c) => {
     const { email_address: email, redirect_to: redirectTo } = c.req.valid("json");
     const { auth, mailer, log } = c.get("services");
@@ -169,7 +176,7 @@ export function authRoutes(corsOrigins: string[]) {
       return fail(c, 400, "invalid redirect_to: not on an allowed login site", { parameter: "redirect_to", in: "json" });
     }
     const accountId = auth.hasher.accountId(email);
-    const token = await auth.tokens.registerToken(accountId, redirectTo);
+    const token = await auth.tokens.registerToken(accountId, redirectTo, email);
     try {
       await mailer.send(loginEmail(email, loginUrl(origin, token)));
     } catch (e) {
@@ -193,10 +200,12 @@ export function authRoutes(corsOrigins: string[]) {
       accountId: check.accountId,
       role: state.role ?? "user",
       issuedAt: state.expungeThreshold,
+      emailAddress: check.emailAddress,
     });
     c.get("services").log.info({ req_id: c.get("requestId"), account_id: check.accountId }, "user logged in");
     noStore(c);
-    return c.json({ bearer, redirect_to: check.redirectTo }, 200);
+    // Explorer keeps email_address from this answer and sends it back with findings it creates.
+    return c.json({ bearer, redirect_to: check.redirectTo, email_address: check.emailAddress ?? "" }, 200);
   });
 
   app.openapi(refreshRoute, async (c) => {
@@ -209,17 +218,20 @@ export function authRoutes(corsOrigins: string[]) {
       role: state.role ?? "user",
       loginTime: s.loginTime,
       issuedAt: state.expungeThreshold,
+      emailAddress: s.emailAddress,
     });
     return c.json({ bearer }, 200);
   });
 
   app.openapi(metadataRoute, async (c) => {
     noStore(c);
+    // Logged out is an answer, not an error: every logged-out Explorer page asks (upstream's 200).
+    const anonymous = { logged_in: false as const, role: "" as const };
     const session = await sessionOf(c);
-    if (!session) return fail(c, 401, "Authentication required", { logged_in: false });
+    if (!session) return c.json(anonymous, 200);
     const check = await expungeCheck(c, session);
     if (check === "unavailable") return fail(c, 503, "Authentication temporarily unavailable");
-    if (check === "expunged") return fail(c, 401, "Authentication required", { logged_in: false });
+    if (check === "expunged") return c.json(anonymous, 200);
     return c.json({ logged_in: true as const, role: session.role }, 200);
   });
 

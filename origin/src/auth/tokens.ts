@@ -17,6 +17,11 @@ export interface Session {
   loginTime: number;
   issuedAt: number;
   expiresAt: number;
+  /**
+   * The address the login link was sent to, carried in the token (as upstream) so that Explorer's
+   * forms get it back; never stored or logged by us. null in tokens made before it was carried.
+   */
+  emailAddress: string | null;
 }
 
 export interface TokenOptions {
@@ -29,16 +34,18 @@ export interface TokenOptions {
 const ALG = "HS256";
 const CLOCK_TOLERANCE_S = 30; // several origin hosts' clocks may differ slightly
 
-const RegisterClaims = z.object({ account_id: AccountId, redirect_to: z.string().url() });
+const Email = z.string().max(320);
+const RegisterClaims = z.object({ account_id: AccountId, redirect_to: z.string().url(), email_address: Email.optional() });
 const SessionClaims = z.object({
   account_id: AccountId,
+  email_address: Email.optional(),
   role: z.enum(ROLES),
   login_time: z.number().int().nonnegative(),
   iat: z.number().int(),
   exp: z.number().int(),
 });
 
-export type RegisterCheck = { ok: true; accountId: string; redirectTo: string } | { ok: false; error: string };
+export type RegisterCheck = { ok: true; accountId: string; redirectTo: string; emailAddress: string | null } | { ok: false; error: string };
 
 export class TokenService {
   readonly #key: ReturnType<typeof crypto.subtle.importKey>;
@@ -53,9 +60,10 @@ export class TokenService {
     );
   }
 
-  async registerToken(accountId: string, redirectTo: string): Promise<string> {
+  /** The login link's token; it goes only to `emailAddress` itself, inside the emailed link. */
+  async registerToken(accountId: string, redirectTo: string, emailAddress?: string): Promise<string> {
     const now = nowS();
-    return new SignJWT({ account_id: accountId, redirect_to: redirectTo })
+    return new SignJWT({ account_id: accountId, redirect_to: redirectTo, ...(emailAddress ? { email_address: emailAddress } : {}) })
       .setProtectedHeader({ alg: ALG, typ: "JWT" })
       .setAudience("register")
       .setIssuedAt(now)
@@ -74,7 +82,7 @@ export class TokenService {
       });
       const claims = RegisterClaims.safeParse(payload);
       if (!claims.success) return { ok: false, error: "Invalid credentials" };
-      return { ok: true, accountId: claims.data.account_id, redirectTo: claims.data.redirect_to };
+      return { ok: true, accountId: claims.data.account_id, redirectTo: claims.data.redirect_to, emailAddress: claims.data.email_address ?? null };
     } catch (err) {
       return { ok: false, error: err instanceof errors.JWTExpired ? "Expired token" : "Invalid credentials" };
     }
@@ -84,11 +92,12 @@ export class TokenService {
    * A session bearer. `issuedAt` may be given (up to a second ahead) so that a login right after an
    * expunge is not caught by the expunge threshold, which has whole-second precision.
    */
-  async sessionToken(s: { accountId: string; role: Role; loginTime?: number; issuedAt?: number }): Promise<string> {
+  async sessionToken(s: { accountId: string; role: Role; loginTime?: number; issuedAt?: number; emailAddress?: string | null }): Promise<string> {
     const now = nowS();
     const loginTime = s.loginTime ?? now;
     const exp = Math.min(now + this.opts.sessionExpiryS, loginTime + this.opts.loginExpiryS);
-    return new SignJWT({ account_id: s.accountId, login_time: loginTime, role: s.role })
+    const email = s.emailAddress ? { email_address: s.emailAddress } : {};
+    return new SignJWT({ account_id: s.accountId, login_time: loginTime, role: s.role, ...email })
       .setProtectedHeader({ alg: ALG, typ: "JWT" })
       .setAudience("user_auth")
       .setIssuedAt(Math.max(now, s.issuedAt ?? now))
@@ -114,6 +123,7 @@ export class TokenService {
         loginTime: c.data.login_time,
         issuedAt: c.data.iat,
         expiresAt: c.data.exp,
+        emailAddress: c.data.email_address ?? null,
       };
     } catch {
       return null;

@@ -298,6 +298,23 @@ export const migrations: Migration[] = [
     name: "asnmeta_tmp staging table",
     statements: ["CREATE TABLE IF NOT EXISTS asnmeta_tmp AS asnmeta"],
   },
+  {
+    // Findings as upstream and Explorer have them: themes, a slug to link by, and start, end and
+    // creation times to the millisecond (update_time is the row version and stays in seconds, as
+    // upstream truncates it). Numbered after issue 18 so that parallel branches' migrations differ.
+    version: 18,
+    name: "findings themes, slug, millisecond times; fastpath is_verified",
+    statements: [
+      "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS themes Array(String) DEFAULT []",
+      "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS slug String DEFAULT ''",
+      "ALTER TABLE incidents MODIFY COLUMN start_time DateTime64(3) DEFAULT now64(3)",
+      "ALTER TABLE incidents MODIFY COLUMN end_time Nullable(DateTime64(3))",
+      "ALTER TABLE incidents MODIFY COLUMN create_time DateTime64(3)",
+      // Upstream's column (fastpath/clickhouse_init.sql): "t" verified, "f" failed, "u" unverified.
+      // Issue 19 fills it at submission; the read API answers it as verification_status.
+      "ALTER TABLE fastpath ADD COLUMN IF NOT EXISTS is_verified LowCardinality(String) DEFAULT 'u'",
+    ],
+  },
 ];
 
 const migrationsTable = `

@@ -33,7 +33,8 @@ const search = createRoute({
   tags: TAGS,
   summary: "Search findings",
   description:
-    "Filters: cc, asn, domain (each must appear in the finding's lists), creator (account id), only_mine, published. " +
+    "Filters: country_code and theme (repeatable; any of them), cc, asn, domain (each must appear in the finding's lists), " +
+    "creator (account id), only_mine, published. " +
     "Sorted by sort_by (create_time, update_time, start_time, end_time, title) in order (default: newest created first). " +
     "Anonymous callers see published findings only.",
   request: { query: SearchQuery },
@@ -114,18 +115,19 @@ const publishRoute = (action: "publish" | "unpublish") =>
     responses: { 200: written(action === "publish" ? "Published" : "Unpublished"), ...writeErrors, 404: err("No such finding") },
   });
 
-const asViewer = (s: Session | null): Viewer | null => (s ? { accountId: s.accountId, admin: s.role === "admin" } : null);
+const asViewer = (s: Session | null): Viewer | null => (s ? { accountId: s.accountId, admin: s.role === "admin", emailAddress: s.emailAddress } : null);
 
 const canSee = (r: IncidentRow, v: Viewer | null) => !r.deleted && (r.published || (v !== null && (v.admin || v.accountId === r.creator)));
 
 function summary(r: IncidentRow, v: Viewer | null): z.infer<typeof IncidentSummary> {
+  const mine = v !== null && v.accountId === r.creator;
   return {
     id: r.id,
     title: r.title,
     short_description: r.short_description,
-    start_time: isoTime(r.startS * 1000),
-    end_time: r.endS === null ? null : isoTime(r.endS * 1000),
-    create_time: isoTime(r.createS * 1000),
+    start_time: isoTime(r.startMs),
+    end_time: r.endMs === null ? null : isoTime(r.endMs),
+    create_time: isoTime(r.createMs),
     update_time: isoTime(r.updateS * 1000),
     reported_by: r.reported_by,
     event_type: r.event_type,
@@ -136,13 +138,24 @@ function summary(r: IncidentRow, v: Viewer | null): z.infer<typeof IncidentSumma
     tags: r.tags,
     links: r.links,
     test_names: r.test_names,
-    mine: v !== null && v.accountId === r.creator,
+    themes: r.themes,
+    slug: r.slug || r.id,
+    // Explorer's edit form requires an address and shows it read-only. We keep no creator address
+    // (upstream does): whoever may edit gets their own, which upstream's update stores anyway.
+    email_address: (mine || v?.admin) && v?.emailAddress ? v.emailAddress : "",
+    mine,
     ...(v?.admin ? { creator_account_id: r.creator } : {}),
   };
 }
 
 const nowS = () => Math.floor(Date.now() / 1000);
-const seconds = (iso: string) => Math.floor(parseTime(iso) / 1000);
+const millis = (iso: string) => parseTime(iso);
+
+/** Upstream's slug: the creation year and the title's letters, digits and dashes, at most 64. */
+function makeSlug(createMs: number, title: string): string {
+  const text = title.toLowerCase().replaceAll(" ", "-").replace(/[^0-9a-z-]+/g, "");
+  return `${new Date(createMs).getUTCFullYear()}-${text}`.slice(0, 64);
+}
 
 type Outcome = { ok: IncidentRow } | { status: 403 | 404; error: string };
 const NOT_FOUND = { status: 404, error: "Incident not found" } as const;
@@ -182,7 +195,10 @@ export function incidentRoutes() {
 
   app.openapi(show, async (c) => {
     const viewer = asViewer(await viewerOf(c));
-    const row = await incidentStore(c.get("services").db).get(c.req.valid("param").incident_id);
+    const store = incidentStore(c.get("services").db);
+    const key = c.req.valid("param").incident_id;
+    // Numeric: an id (as upstream); otherwise a slug (Explorer links findings by slug).
+    const row = /^[0-9]+$/.test(key) ? await store.get(key) : await store.bySlug(key);
     if (!row || !canSee(row, viewer)) return fail(c, 404, "Incident not found");
     return c.json({ incident: { ...summary(row, viewer), text: row.text }, v: 1 as const }, 200, NO_STORE);
   });
@@ -194,16 +210,19 @@ export function incidentRoutes() {
     const store = incidentStore(c.get("services").db);
     let id = newNumericId();
     while (await store.get(id)) id = newNumericId();
-    const now = nowS();
+    const nowMs = Date.now();
+    let slug = body.slug || makeSlug(nowMs, body.title);
+    // Slugs name one finding: a taken one gets the id appended.
+    if (/^[0-9]+$/.test(slug) || (await store.bySlug(slug))) slug = `${slug.slice(0, 64 - id.length - 1)}-${id}`;
     const row: IncidentRow = {
       id,
       title: body.title,
       short_description: body.short_description,
       text: body.text,
-      startS: seconds(body.start_time),
-      endS: body.end_time ? seconds(body.end_time) : null,
-      createS: now,
-      updateS: now,
+      startMs: millis(body.start_time),
+      endMs: body.end_time ? millis(body.end_time) : null,
+      createMs: nowMs,
+      updateS: Math.floor(nowMs / 1000),
       reported_by: body.reported_by,
       event_type: body.event_type,
       published: body.published,
@@ -215,6 +234,8 @@ export function incidentRoutes() {
       tags: body.tags,
       links: body.links,
       test_names: body.test_names,
+      themes: body.themes,
+      slug,
     };
     await store.write(row);
     c.get("services").log.info({ req_id: c.get("requestId"), account_id: account.accountId, incident_id: id }, "incident created");
@@ -229,8 +250,8 @@ export function incidentRoutes() {
       title: body.title,
       short_description: body.short_description,
       text: body.text,
-      startS: seconds(body.start_time),
-      endS: body.end_time ? seconds(body.end_time) : null,
+      startMs: millis(body.start_time),
+      endMs: body.end_time ? millis(body.end_time) : null,
       reported_by: body.reported_by,
       event_type: body.event_type,
       published: admin ? (body.published ?? cur.published) : false,
@@ -240,6 +261,9 @@ export function incidentRoutes() {
       tags: body.tags,
       links: body.links,
       test_names: body.test_names,
+      themes: body.themes,
+      // Explorer sends the slug back as it got it; an absent one keeps the current.
+      slug: body.slug || cur.slug,
     }));
     return respond(c, o, "update") ?? c.json({ r: 1 as const, id: body.id }, 200, NO_STORE);
   });

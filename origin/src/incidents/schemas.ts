@@ -23,6 +23,7 @@ const Url = z
   .string()
   .max(2048)
   .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: "must be an http(s) URL" });
+export const Slug = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: "must be letters, digits and - (at most 64)" });
 export const IncidentId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be an incident id" });
 
 const fields = {
@@ -42,6 +43,8 @@ const fields = {
   tags: z.array(z.string().min(1).max(100)).max(100).default([]),
   links: z.array(Url).max(100).default([]),
   test_names: z.array(z.string().regex(/^[a-z0-9_]{2,100}$/, { error: "must be a test name" })).max(100).default([]),
+  themes: z.array(z.string().min(1).max(100)).max(100).default([]),
+  slug: Slug.nullish().openapi({ description: "readable handle for links; made from the year and title when absent" }),
 };
 
 const endNotBeforeStart = (v: { start_time: string; end_time?: string | null }) =>
@@ -84,6 +87,12 @@ export const IncidentSummary = z
     tags: z.array(z.string()),
     links: z.array(z.string()),
     test_names: z.array(z.string()),
+    themes: z.array(z.string()),
+    slug: z.string(),
+    email_address: z.string().openapi({
+      description:
+        "the caller's own address (from their session) when they may edit the finding, else empty; creators' addresses are not stored",
+    }),
     mine: z.boolean(),
     creator_account_id: z.string().optional().openapi({ description: "shown to admins only" }),
   })
@@ -95,7 +104,18 @@ export type Incident = z.infer<typeof Incident>;
 
 export const SORT_COLUMNS = ["create_time", "update_time", "start_time", "end_time", "title"] as const;
 
+/** A query parameter given once or repeated (?theme=a&theme=b): always a list. */
+const repeated = <T extends z.ZodType<string>>(item: T) =>
+  z
+    .union([item, z.array(item).max(300)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .default([]);
+
 export const SearchQuery = z.object({
+  country_code: repeated(z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).transform((s) => s.toUpperCase())).openapi({
+    description: "findings concerning any of these countries (repeatable)",
+  }),
+  theme: repeated(z.string().min(1).max(100)).openapi({ description: "findings with any of these themes (repeatable)" }),
   cc: z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).optional(),
   asn: z
     .string()

@@ -13,9 +13,11 @@ export interface IncidentRow {
   title: string;
   short_description: string;
   text: string;
-  startS: number;
-  endS: number | null;
-  createS: number;
+  /** Milliseconds since the epoch (start, end and creation keep their milliseconds). */
+  startMs: number;
+  endMs: number | null;
+  createMs: number;
+  /** The row version, whole seconds. */
   updateS: number;
   reported_by: string;
   event_type: string;
@@ -28,6 +30,9 @@ export interface IncidentRow {
   tags: string[];
   links: string[];
   test_names: string[];
+  themes: string[];
+  /** Upstream's readable handle ("2024-internet-blocked-in-x"); show/{slug} finds it. */
+  slug: string;
 }
 
 interface DbRow {
@@ -35,9 +40,9 @@ interface DbRow {
   title: string;
   short_description: string;
   text: string;
-  start_s: number;
-  end_s: number | null;
-  create_s: number;
+  start_ms: number | string;
+  end_ms: number | string | null;
+  create_ms: number | string;
   update_s: number;
   reported_by: string;
   event_type: string;
@@ -50,13 +55,15 @@ interface DbRow {
   tags: string[];
   links: string[];
   test_names: string[];
+  themes: string[];
+  slug: string;
 }
 
 const COLUMNS = `id, title, short_description, text,
-  toUnixTimestamp(start_time) AS start_s, toUnixTimestamp(end_time) AS end_s,
-  toUnixTimestamp(create_time) AS create_s, toUnixTimestamp(update_time) AS update_s,
+  toUnixTimestamp64Milli(start_time) AS start_ms, toUnixTimestamp64Milli(end_time) AS end_ms,
+  toUnixTimestamp64Milli(create_time) AS create_ms, toUnixTimestamp(update_time) AS update_s,
   reported_by, event_type, published, deleted, toString(creator_account_id) AS creator,
-  CCs, ASNs, domains, tags, links, test_names`;
+  CCs, ASNs, domains, tags, links, test_names, themes, slug`;
 
 // Fixed SQL per sort key: the query never contains client text.
 const ORDER_BY: Record<SearchQuery["sort_by"], string> = {
@@ -73,9 +80,9 @@ function fromDb(r: DbRow): IncidentRow {
     title: r.title,
     short_description: r.short_description,
     text: r.text,
-    startS: Number(r.start_s),
-    endS: r.end_s === null ? null : Number(r.end_s),
-    createS: Number(r.create_s),
+    startMs: Number(r.start_ms),
+    endMs: r.end_ms === null ? null : Number(r.end_ms),
+    createMs: Number(r.create_ms),
     updateS: Number(r.update_s),
     reported_by: r.reported_by,
     event_type: r.event_type,
@@ -88,20 +95,34 @@ function fromDb(r: DbRow): IncidentRow {
     tags: r.tags,
     links: r.links,
     test_names: r.test_names,
+    themes: r.themes,
+    slug: r.slug,
   };
 }
 
-const sqlTime = (s: number) => new Date(s * 1000).toISOString();
+const sqlTime = (ms: number) => new Date(ms).toISOString();
 
 export interface Viewer {
   accountId: string;
   admin: boolean;
+  /** From the session token, when it carries one. */
+  emailAddress?: string | null;
 }
 
 export class IncidentStore {
   readonly #edits = new KeyedMutex();
 
   constructor(private readonly db: Database) {}
+
+  /** The newest live finding with this slug (slugs are made unique at creation; an edit may reuse one). */
+  async bySlug(slug: string): Promise<IncidentRow | null> {
+    const rows = await queryRows<DbRow>(
+      this.db,
+      `SELECT ${COLUMNS} FROM incidents FINAL WHERE slug = {slug:String} AND deleted = 0 ORDER BY create_time DESC LIMIT 1`,
+      { slug },
+    );
+    return rows[0] ? fromDb(rows[0]) : null;
+  }
 
   /** The newest version of the finding, deleted or not; null when it never existed. */
   async get(id: string): Promise<IncidentRow | null> {
@@ -124,16 +145,18 @@ export class IncidentStore {
           deleted: r.deleted ? 1 : 0,
           reported_by: r.reported_by,
           creator_account_id: r.creator,
-          start_time: sqlTime(r.startS),
-          end_time: r.endS === null ? null : sqlTime(r.endS),
-          create_time: sqlTime(r.createS),
-          update_time: sqlTime(r.updateS),
+          start_time: sqlTime(r.startMs),
+          end_time: r.endMs === null ? null : sqlTime(r.endMs),
+          create_time: sqlTime(r.createMs),
+          update_time: sqlTime(r.updateS * 1000),
           CCs: r.CCs,
           ASNs: r.ASNs,
           domains: r.domains,
           tags: r.tags,
           links: r.links,
           test_names: r.test_names,
+          themes: r.themes,
+          slug: r.slug,
         },
       ],
     });
@@ -148,6 +171,8 @@ export class IncidentStore {
        WHERE deleted = 0
          AND ({admin:UInt8} = 1 OR published = 1 OR (creator = {me:String} AND {me:String} != ''))
          AND ({cc:String} = '' OR has(CCs, toFixedString({cc:String}, 2)))
+         AND (empty({ccs:Array(String)}) OR hasAny(arrayMap(x -> toString(x), CCs), {ccs:Array(String)}))
+         AND (empty({themes:Array(String)}) OR hasAny(themes, {themes:Array(String)}))
          AND ({asn:Int64} < 0 OR has(ASNs, {asn:Int64}))
          AND ({domain:String} = '' OR has(domains, {domain:String}))
          AND ({creator:String} = '' OR creator = {creator:String})
@@ -158,6 +183,8 @@ export class IncidentStore {
         admin: viewer?.admin ? 1 : 0,
         me: viewer?.accountId ?? "",
         cc: q.cc?.toUpperCase() ?? "",
+        ccs: q.country_code,
+        themes: q.theme,
         asn: q.asn ?? -1,
         domain: q.domain ?? "",
         creator: q.creator ?? "",

@@ -8,7 +8,8 @@ import { etagOf, ifNoneMatchHits, sendCacheableJson, staticLifetime } from "../h
 import { ErrorBody } from "../stats/schemas";
 import { findMeasurementBody, type MeasurementBody } from "./body";
 import { measurementMeta, uidFor } from "./meta";
-import { boolParam, inputParam, measurementUidParam, parseBool, reportIdParam } from "./params";
+import { VerificationStatus } from "./verification";
+import { boolParam, inputParam, lookupUidParam, measurementUidParam, parseBool, reportIdParam } from "./params";
 
 // One measurement: its body (raw_measurement, measurement/{uid}) and its metadata
 // (measurement_meta). Bodies are immutable; Cache-Control follows backend-reference §10 for
@@ -70,6 +71,7 @@ const Meta = z
     scores: z.string().openapi({ description: "The fastpath scores, as a JSON string" }),
     test_name: z.string(),
     test_start_time: z.string(),
+    verification_status: VerificationStatus,
   })
   .partial()
   .openapi("MeasurementMeta", { description: "{} when the measurement is not known (the probe engine expects this shape)" });
@@ -81,7 +83,7 @@ const metaRoute = createRoute({
   summary: "One measurement's metadata (and with full=true its body), by measurement_uid or report_id + input",
   request: {
     query: z.object({
-      measurement_uid: measurementUidParam.optional(),
+      measurement_uid: lookupUidParam.optional(),
       report_id: reportIdParam.optional(),
       input: inputParam.optional(),
       full: boolParam("true: include the body as raw_measurement"),

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { publicBaseUrl } from "../http/public-base";
 import type { AppEnv } from "../app-env";
 import { jsonError } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -19,6 +20,7 @@ import {
 } from "../stats/params";
 import { readQuery, timeoutResponse } from "../stats/read-query";
 import { ErrorBody } from "../stats/schemas";
+import { VerificationStatus, verificationStatus } from "./verification";
 import { buildListQuery, ORDER_BY, type ListRow, type OrderBy } from "./list";
 import { boolParam, inputParam, parseBool, reportIdParam } from "./params";
 
@@ -78,6 +80,7 @@ const Result = z
     confirmed: z.boolean(),
     failure: z.boolean(),
     scores: z.record(z.string(), z.unknown()),
+    verification_status: VerificationStatus,
   })
   .openapi("MeasurementListItem");
 
@@ -113,9 +116,9 @@ const route = createRoute({
   },
 });
 
-/** The public base URL: BASE_URL when configured, else the one the request came in on. */
+/** The public base URL: the host the client used (http/public-base.ts). */
 export function baseUrl(c: Context<AppEnv>): string {
-  return c.get("services").config.baseUrl ?? new URL(c.req.url).origin;
+  return publicBaseUrl(c);
 }
 
 export function rawMeasurementUrl(base: string, uid: string): string {
@@ -203,6 +206,7 @@ export function measurementListRoutes() {
       confirmed: r.confirmed === "t",
       failure: r.msm_failure === "t",
       scores: parseScores(r.scores),
+      verification_status: verificationStatus(r.is_verified),
     }));
 
     let nextUrl: string | null = null;

@@ -43,6 +43,7 @@ export interface ListRow {
   confirmed: string;
   msm_failure: string;
   scores: string;
+  is_verified: string;
 }
 
 /** DateTime has whole seconds: round a fractional bound up, keeping ">=" and "<" exact. */
@@ -95,7 +96,7 @@ export function buildListQuery(f: ListFilters): { query: string; params: Record<
   const query = `
 SELECT measurement_uid, report_id, probe_cc, probe_asn, test_name,
   formatDateTime(measurement_start_time, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS start_iso,
-  input, anomaly, confirmed, msm_failure, scores
+  input, anomaly, confirmed, msm_failure, scores, is_verified
 FROM fastpath FINAL
 WHERE ${where.join("\n  AND ")}
 ORDER BY ${f.orderBy} ${dir}, measurement_uid ${dir}

@@ -1,4 +1,5 @@
 import { queryRows, type Database } from "../db/clickhouse";
+import { verificationStatus, type VerificationStatus } from "./verification";
 
 // Metadata of one measurement from the fastpath table, in the shape the probe engine decodes
 // (probe-contract.md, measurement_meta): times as RFC 3339, probe_asn as an integer, scores as the
@@ -18,6 +19,7 @@ export interface MeasurementMeta {
   scores: string;
   test_name: string;
   test_start_time: string;
+  verification_status: VerificationStatus;
 }
 
 interface Row {
@@ -33,13 +35,18 @@ interface Row {
   anomaly: string;
   confirmed: string;
   msm_failure: string;
+  is_verified: string;
 }
 
 // Aliases differ from the column names: in ClickHouse an alias would shadow the column elsewhere.
 const COLUMNS = `measurement_uid, report_id, input, probe_cc, probe_asn, test_name,
   formatDateTime(measurement_start_time, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS start_iso,
   formatDateTime(test_start_time, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS test_start_iso,
-  scores, anomaly, confirmed, msm_failure`;
+  scores, anomaly, confirmed, msm_failure, is_verified`;
+
+/** Which rows a report_id + input lookup accepts, and in which order of preference. */
+const MATCH_INPUT = "input = {input:String} OR input = '' OR ({input:String} = '' AND startsWith(input, '{'))";
+const INPUT_RANK = "multiIf(input = {input:String}, 0, input = '', 1, 2)";
 
 export type MetaKey = { uid: string } | { reportId: string; input: string };
 
@@ -52,11 +59,14 @@ async function fastpathRow(db: Database, key: MetaKey): Promise<Row | null> {
           `SELECT ${COLUMNS} FROM fastpath WHERE measurement_uid = {uid:String} ORDER BY update_time DESC LIMIT 1`,
           { uid: key.uid },
         )
-      : // Several measurements may share report_id and input: the first by uid, every time.
+      : // Several measurements may share report_id and input: the first by uid, every time. As
+        // upstream, a report's measurement without input (input = '') answers too; and without an
+        // input asked, one whose input was a list (stored "{a,b}") is the report's measurement.
         await queryRows<Row>(
           db,
-          `SELECT ${COLUMNS} FROM fastpath WHERE report_id = {report_id:String} AND input = {input:String}
-           ORDER BY measurement_uid, update_time DESC LIMIT 1`,
+          `SELECT ${COLUMNS} FROM fastpath
+           WHERE report_id = {report_id:String} AND (${MATCH_INPUT})
+           ORDER BY ${INPUT_RANK}, measurement_uid, update_time DESC LIMIT 1`,
           { report_id: key.reportId, input: key.input },
         );
   return rows[0] ?? null;
@@ -95,6 +105,7 @@ export async function measurementMeta(db: Database, key: MetaKey): Promise<Measu
     scores: row.scores,
     test_name: row.test_name,
     test_start_time: row.test_start_iso,
+    verification_status: verificationStatus(row.is_verified),
   };
 }
 
@@ -106,12 +117,15 @@ export async function measurementMeta(db: Database, key: MetaKey): Promise<Measu
 export async function uidFor(db: Database, reportId: string, input: string): Promise<string | null> {
   const params = { report_id: reportId, input };
   const first = (table: "jsonl" | "fastpath") =>
-    queryRows<{ measurement_uid: string }>(
+    queryRows<{ measurement_uid: string; rank: number }>(
       db,
-      `SELECT measurement_uid FROM ${table} WHERE report_id = {report_id:String} AND input = {input:String}
-       ORDER BY measurement_uid LIMIT 1`,
+      `SELECT measurement_uid, ${INPUT_RANK} AS rank FROM ${table}
+       WHERE report_id = {report_id:String} AND (${MATCH_INPUT})
+       ORDER BY rank, measurement_uid LIMIT 1`,
       params,
     );
-  const found = (await Promise.all([first("jsonl"), first("fastpath")])).flat().map((r) => r.measurement_uid).sort();
-  return found[0] ?? null;
+  const found = (await Promise.all([first("jsonl"), first("fastpath")]))
+    .flat()
+    .sort((a, b) => Number(a.rank) - Number(b.rank) || (a.measurement_uid < b.measurement_uid ? -1 : a.measurement_uid > b.measurement_uid ? 1 : 0));
+  return found[0]?.measurement_uid ?? null;
 }

@@ -10,6 +10,18 @@ export const measurementUidParam = z
   .regex(UID_RE, { message: "must be a measurement_uid such as 20210208220710.181572_MA_ndt_7888edc7748936bf" })
   .openapi({ description: "Measurement id", example: "20210208220710.181572_MA_ndt_7888edc7748936bf" });
 
+/**
+ * measurement_meta's uid: production answers any string with the "not found" shape rather than an
+ * error (Explorer then shows "measurement not found"; legacy links carry older uid layouts), so the
+ * lookup only bounds it. It reaches nothing but a parameterized query (the spool parses it itself).
+ */
+export const lookupUidParam = z
+  .string()
+  .min(1)
+  .max(200, { message: "must be at most 200 characters" })
+  .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), { message: "must not contain control characters" })
+  .openapi({ description: "Measurement id (an unknown or malformed one answers as not found)", example: "20210208220710.181572_MA_ndt_7888edc7748936bf" });
+
 // Current report ids are `{time}_{test}_{CC}_{ASN}_n{collector}_{random}`; older probes used
 // other layouts of the same characters (probe-contract.md), so only the alphabet and length are fixed.
 export const REPORT_ID_RE = /^[A-Za-z0-9_]{15,100}$/;

@@ -1,6 +1,6 @@
 import type { Session } from "../auth/tokens";
 import { isoTime, parseTime } from "./write-api";
-import type { Link, LinkInput, Nettest } from "./schemas";
+import type { Link, LinkInput, Nettest, NettestOut } from "./schemas";
 
 // A link is stored as one row per revision (docs/write-apis.md). The metadata people read
 // (names, descriptions, translations, icon, colour, expiry) is the latest row's; the nettests and
@@ -33,16 +33,33 @@ export interface LinkRow extends LinkMeta {
   nettests: Nettest[];
 }
 
-/** The stored form of nettests: every field present, dynamic lists without inputs. */
+/** The stored form of nettests: every field present, inputs as posted (null when absent). */
 export function normalizeNettests(input: LinkInput["nettests"]): Nettest[] {
   return input.map((n) => ({
     test_name: n.test_name,
-    inputs: n.inputs ?? [],
+    inputs: n.inputs ?? null,
     inputs_extra: n.inputs_extra ?? null,
     targets_name: n.targets_name ?? null,
     options: n.options ?? {},
-    is_background_run_enabled: n.is_background_run_enabled,
-    is_manual_run_enabled: n.is_manual_run_enabled,
+    is_background_run_enabled: n.is_background_run_enabled_default ?? n.is_background_run_enabled ?? true,
+    is_manual_run_enabled: n.is_manual_run_enabled_default ?? n.is_manual_run_enabled ?? true,
+  }));
+}
+
+/**
+ * Nettests as answered: as posted, the flags under upstream's names (what clients read). Rows stored
+ * before inputs were kept as posted have [] for a dynamic list; it is answered as null, so that a
+ * link PUT back exactly as read is still valid (inputs together with targets_name is refused).
+ */
+export function answerNettests(nettests: Nettest[]): NettestOut[] {
+  return nettests.map((n) => ({
+    test_name: n.test_name,
+    inputs: n.targets_name !== null && n.inputs !== null && n.inputs.length === 0 ? null : n.inputs,
+    inputs_extra: n.inputs_extra,
+    targets_name: n.targets_name,
+    options: n.options,
+    is_background_run_enabled_default: n.is_background_run_enabled,
+    is_manual_run_enabled_default: n.is_manual_run_enabled,
   }));
 }
 
@@ -125,7 +142,7 @@ export function toLink(latest: LinkRow, rev: LinkRow, viewer: Session | null, no
     icon: latest.icon,
     color: latest.color,
     expiration_date: isoTime(latest.expirationMs),
-    nettests: rev.nettests,
+    nettests: answerNettests(rev.nettests),
     revision: String(rev.revision),
     date_created: isoTime(rev.dateCreatedMs),
     date_updated: isoTime(latest.dateUpdatedMs),

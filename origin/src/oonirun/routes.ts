@@ -6,7 +6,7 @@ import { requireRole } from "../auth/middleware";
 import { fail } from "../auth/respond";
 import { formatAsn } from "../geoip/geoip";
 import { createRouter } from "../http/router";
-import { metaOf, normalizeNettests, planEdit, toLink, type LinkRow } from "./descriptor";
+import { answerNettests, metaOf, normalizeNettests, planEdit, toLink, type LinkRow } from "./descriptor";
 import { expandNettests } from "./dynamic";
 import { EngineDescriptor, EngineRequest, Link, LinkId, LinkInput, RevisionParam } from "./schemas";
 import { oonirunStore, storableId } from "./store";
@@ -132,7 +132,16 @@ const listLinks = createRoute({
   responses: {
     200: {
       description: "Links",
-      content: { "application/json": { schema: z.object({ links: z.array(Link) }).openapi("OONIRunLinks") } },
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              oonirun_links: z.array(Link).openapi({ description: "the links (upstream's name, what the OONI Run app reads)" }),
+              links: z.array(Link).openapi({ description: "the same list under spec bk-005's name" }),
+            })
+            .openapi("OONIRunLinks"),
+        },
+      },
     },
     400: err("Invalid parameter"),
   },
@@ -264,7 +273,9 @@ export function oonirunRoutes() {
     }
     const asn = Number(asnText.slice(2));
     if (asn > 0xffffffff) return fail(c, 400, "invalid probe_asn: out of range", { parameter: "probe_asn", in: "json" });
-    const nettests = await expandNettests(rows.rev.nettests, body, { cc, asn }, probe.testLists);
+    const expanded = await expandNettests(rows.rev.nettests, body, { cc, asn }, probe.testLists);
+    // A probe always gets a list of inputs (empty when the link has none).
+    const nettests = answerNettests(expanded).map((n) => ({ ...n, inputs: n.inputs ?? [] }));
     return c.json({ revision: String(rows.rev.revision), date_created: isoTime(rows.rev.dateCreatedMs), nettests }, 200, {
       ...NO_STORE,
       Vary: "X-OONI-Credentials",
@@ -282,12 +293,13 @@ export function oonirunRoutes() {
       nowMs: now,
     });
     if (q.only_latest ?? true) {
-      return c.json({ links: latest.map((l) => toLink(l, l, viewer, now)) }, 200, NO_STORE);
+      const links = latest.map((l) => toLink(l, l, viewer, now));
+      return c.json({ oonirun_links: links, links }, 200, NO_STORE);
     }
     const revs = new Map<string, LinkRow[]>();
     for (const r of await store.allRevisions(latest.map((l) => l.id))) revs.set(r.id, [...(revs.get(r.id) ?? []), r]);
     const links = latest.flatMap((l) => (revs.get(l.id) ?? [l]).map((r) => toLink(l, r, viewer, now)));
-    return c.json({ links }, 200, NO_STORE);
+    return c.json({ oonirun_links: links, links }, 200, NO_STORE);
   });
 
   return app;

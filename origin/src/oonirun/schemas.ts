@@ -22,8 +22,12 @@ export const NettestInput = z
     inputs_extra: z.array(Extra).max(10_000).nullish(),
     targets_name: z.enum(DYNAMIC_TARGETS).nullish(),
     options: shallow(z.record(z.string(), z.unknown())).nullish(),
-    is_background_run_enabled: z.boolean().default(true),
-    is_manual_run_enabled: z.boolean().default(true),
+    // Upstream's current names (what the OONI Run app sends) and spec bk-005's; either is accepted,
+    // the `_default` one wins when both are given, and absent means enabled (bk-005).
+    is_background_run_enabled_default: z.boolean().optional(),
+    is_manual_run_enabled_default: z.boolean().optional(),
+    is_background_run_enabled: z.boolean().optional(),
+    is_manual_run_enabled: z.boolean().optional(),
   })
   .superRefine((n, ctx) => {
     // A dynamic list replaces the inputs: giving both would be ambiguous (spec: a 4xx), even [].
@@ -70,18 +74,30 @@ export const LinkInput = z
   .openapi("OONIRunLinkInput");
 export type LinkInput = z.infer<typeof LinkInput>;
 
-export const Nettest = z
+/** A nettest as stored: inputs as posted (null when none were sent, as for a dynamic list). */
+export interface Nettest {
+  test_name: string;
+  inputs: string[] | null;
+  inputs_extra: Record<string, unknown>[] | null;
+  targets_name: string | null;
+  options: Record<string, unknown>;
+  is_background_run_enabled: boolean;
+  is_manual_run_enabled: boolean;
+}
+
+/** A nettest as answered: as upstream echoes it (its field names, inputs as posted). */
+export const NettestOut = z
   .object({
     test_name: z.string(),
-    inputs: z.array(z.string()),
+    inputs: z.array(z.string()).nullable(),
     inputs_extra: z.array(Extra).nullable(),
     targets_name: z.string().nullable(),
     options: z.record(z.string(), z.unknown()),
-    is_background_run_enabled: z.boolean(),
-    is_manual_run_enabled: z.boolean(),
+    is_background_run_enabled_default: z.boolean(),
+    is_manual_run_enabled_default: z.boolean(),
   })
   .openapi("OONIRunNettest");
-export type Nettest = z.infer<typeof Nettest>;
+export type NettestOut = z.infer<typeof NettestOut>;
 
 const Intl = z.record(z.string(), z.string()).nullable();
 
@@ -98,7 +114,7 @@ export const Link = z
     icon: z.string().nullable(),
     color: z.string().nullable(),
     expiration_date: z.string(),
-    nettests: z.array(Nettest),
+    nettests: z.array(NettestOut),
     revision: z.string().openapi({ description: "a decimal number; grows when the nettests change" }),
     date_created: z.string().openapi({ description: "when this revision was created" }),
     date_updated: z.string().openapi({ description: "when the link last changed (translations included)" }),
@@ -124,5 +140,5 @@ export const EngineRequest = z
 export type EngineRequest = z.infer<typeof EngineRequest>;
 
 export const EngineDescriptor = z
-  .object({ revision: z.string(), date_created: z.string(), nettests: z.array(Nettest) })
+  .object({ revision: z.string(), date_created: z.string(), nettests: z.array(NettestOut) })
   .openapi("OONIRunEngineDescriptor");

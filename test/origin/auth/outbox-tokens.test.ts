@@ -101,7 +101,7 @@ describe("forged session tokens", () => {
     accountId = decodeClaims(userBearer).account_id as string;
   });
 
-  const protectedPaths = ["/api/v1/user_refresh_token", "/api/_/account_metadata", "/api/_/quotas_summary"];
+  const protectedPaths = ["/api/v1/user_refresh_token", "/api/_/quotas_summary"];
 
   async function expect401(token: string) {
     for (const p of protectedPaths) {
@@ -109,6 +109,10 @@ describe("forged session tokens", () => {
       expect(r.status, p).toBe(401);
       expect(r.json.error, p).toBe("Authentication required");
     }
+    // account_metadata answers "logged out" instead (upstream's 200), never the forged session.
+    const meta = await get("/api/_/account_metadata", token);
+    expect(meta.status).toBe(200);
+    expect(meta.json).toEqual({ logged_in: false, role: "" });
   }
 
   it("the genuine tokens work (so the rejections below are about the forgery)", async () => {

@@ -288,3 +288,69 @@ describe("read-your-writes", () => {
     await origin.services.db.client.command({ query: "SYSTEM START MERGES incidents" });
   });
 });
+
+// What OONI Explorer reads and sends (ooni/explorer d6f8ad8f: pages/findings/*, components/findings/
+// Form.js, components/country/Overview.js) and upstream's oonifindings service answers.
+describe("as Explorer uses findings", () => {
+  it("themes and a slug are stored and answered; show/{slug} finds the finding", async () => {
+    const id = await create(who.admin, { title: "Internet Blocked: in Zed-land!", themes: ["social_media", "news_media"], published: true });
+    const s = await show(id);
+    expect(s.json.incident.themes).toEqual(["social_media", "news_media"]);
+    const slug = s.json.incident.slug as string;
+    expect(slug).toBe(`${new Date().getUTCFullYear()}-internet-blocked-in-zed-land`);
+    const bySlug = await show(slug);
+    expect(bySlug.status).toBe(200);
+    expect(bySlug.json.incident.id).toBe(id);
+    expect((await show("2000-no-such-finding")).status).toBe(404);
+    // A second finding with the same title gets its own slug.
+    const twin = await create(who.admin, { title: "Internet Blocked: in Zed-land!", published: true });
+    const twinSlug = (await show(twin)).json.incident.slug as string;
+    expect(twinSlug).not.toBe(slug);
+    expect((await show(twinSlug)).json.incident.id).toBe(twin);
+    expect((await show(slug)).json.incident.id).toBe(id);
+    // A slug sent by the creator is kept; an edit that sends it back (as Explorer does) keeps it.
+    const chosen = await create(who.owner, { slug: "my-own-slug" });
+    expect((await show("my-own-slug", who.owner)).json.incident.id).toBe(chosen);
+    const { update_time: _u, mine: _m, ...back } = (await show(chosen, who.owner)).json.incident;
+    expect((await post("update", who.owner, { ...back, title: "edited" })).status).toBe(200);
+    expect((await show("my-own-slug", who.owner)).json.incident.title).toBe("edited");
+  });
+
+  it("filters by theme and country_code (repeatable: any of the values), as the country page and home do", async () => {
+    const a = await create(who.admin, { CCs: ["ZW"], themes: ["circumvention"], published: true });
+    const b = await create(who.admin, { CCs: ["ZM"], themes: ["news_media"], published: true });
+    const c = await create(who.admin, { CCs: ["ZW", "ZM"], themes: [], published: true });
+    const only = (ids: string[]) => ids.filter((x) => [a, b, c].includes(x)).sort();
+    expect(only(await searchIds("?country_code=ZW"))).toEqual([a, c].sort());
+    expect(only(await searchIds("?country_code=zm"))).toEqual([b, c].sort());
+    expect(only(await searchIds("?country_code=ZW&country_code=ZM"))).toEqual([a, b, c].sort());
+    expect(only(await searchIds("?theme=circumvention"))).toEqual([a]);
+    expect(only(await searchIds("?theme=news_media&theme=circumvention"))).toEqual([a, b].sort());
+    expect(only(await searchIds("?theme=news_media&country_code=ZW"))).toEqual([]);
+    const bad = await req("GET", "/api/v1/incidents/search?country_code=ZWE");
+    expect(bad.status).toBe(400);
+    expect(bad.json.parameter).toBe("country_code");
+  });
+
+  it("keeps start and end times to the millisecond", async () => {
+    const id = await create(who.owner, { start_time: "2024-03-01T10:20:30.123Z", end_time: "2024-03-02T00:00:00.5Z" });
+    const i = (await show(id, who.owner)).json.incident;
+    expect(i.start_time).toBe("2024-03-01T10:20:30.123000Z");
+    expect(i.end_time).toBe("2024-03-02T00:00:00.500000Z");
+    expect(i.create_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  });
+
+  it("email_address: the caller's own address where they may edit (creator, admin), else empty", async () => {
+    const id = await create(who.owner, { email_address: "owner@example.org" });
+    expect((await show(id, who.owner)).json.incident.email_address).toBe("owner@example.org");
+    expect((await show(id, who.admin)).json.incident.email_address).toBe("admin@example.org");
+    expect((await post("publish", who.admin, { id })).status).toBe(200);
+    expect((await show(id)).json.incident.email_address).toBe("");
+    expect((await show(id, who.other)).json.incident.email_address).toBe("");
+    const listed = (await req("GET", "/api/v1/incidents/search", { bearer: who.other })).json.incidents as { id: string; email_address: string }[];
+    expect(listed.find((x) => x.id === id)?.email_address).toBe("");
+    // Stored nowhere: the table's email_address column stays empty.
+    const [row] = await queryRows<{ e: string }>(origin.services.db, "SELECT any(email_address) AS e FROM incidents WHERE id = {id:String}", { id });
+    expect(row!.e).toBe("");
+  });
+});

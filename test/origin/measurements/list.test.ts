@@ -77,6 +77,7 @@ describe("results", () => {
       confirmed: false,
       failure: false,
       scores: { blocking_general: 1, row: "A", rescored: true },
+      verification_status: "unverified",
     });
     const c = r.json.results.find((x: { measurement_uid: string }) => idOfUid.get(x.measurement_uid) === "C");
     expect(c).toMatchObject({ input: null, probe_asn: "AS3320", failure: true });
@@ -87,6 +88,21 @@ describe("results", () => {
     const r = await other.get("/api/v1/measurements?limit=2");
     expect(r.json.results[0].measurement_url).toMatch(/^https:\/\/api\.example\.org\/api\/v1\/raw_measurement\?measurement_uid=/);
     expect(r.json.metadata.next_url).toBe("https://api.example.org/api/v1/measurements?limit=2&offset=2");
+  });
+
+  it("through a bridge, links name the bridge hostname the client used (trusted only with the edge secret)", async () => {
+    const secret = "edge-secret-for-list-tests-0123456789";
+    const other = o.withConfig((c) => ({ ...c, baseUrl: "https://api.example.org", edgeSharedSecret: secret }));
+    const via = { "x-ooni-edge-auth": secret, "x-ooni-bridge-host": "made-up-bridge.example:8443", "x-forwarded-proto": "https" };
+    const r = await other.get("/api/v1/measurements?limit=2", via);
+    expect(r.json.metadata.next_url).toBe("https://made-up-bridge.example:8443/api/v1/measurements?limit=2&offset=2");
+    expect(r.json.results[0].measurement_url).toMatch(/^https:\/\/made-up-bridge\.example:8443\/api\/v1\/raw_measurement\?/);
+    // Without the secret the same headers are a client's claim, and ignored.
+    const forged = await other.get("/api/v1/measurements?limit=2", { ...via, "x-ooni-edge-auth": "wrong-secret-wrong-secret-000000000" });
+    expect(forged.json.metadata.next_url).toBe("https://api.example.org/api/v1/measurements?limit=2&offset=2");
+    // A hostname that is not one is ignored too.
+    const odd = await other.get("/api/v1/measurements?limit=2", { ...via, "x-ooni-bridge-host": "evil.example/path" });
+    expect(odd.json.metadata.next_url).toBe("https://api.example.org/api/v1/measurements?limit=2&offset=2");
   });
 
   it("is cacheable for a minute, with an ETag that revalidates", async () => {

@@ -58,6 +58,7 @@ describe("measurement_meta", () => {
       scores: '{"blocking_general":1.0,"rescored":true}',
       test_name: "web_connectivity",
       test_start_time: iso(A.t),
+      verification_status: "unverified", // is_verified defaults to "u" until issue 19 fills it
     });
     expect(r.headers.get("cache-control")).toBe("public, max-age=60");
   });
@@ -92,5 +93,61 @@ describe("measurement_meta", () => {
     const r = await o.get("/api/v1/measurement_meta?input=https://a.example/");
     expect(r.status).toBe(400);
     expect(r.json).toMatchObject({ parameter: "measurement_uid" });
+  });
+});
+
+// What Explorer and upstream's production API do with lookups the strict shapes would refuse, and
+// the verification_status upstream answers (ooni/backend oonimeasurements v1/measurements.py).
+describe("lookups as production answers them", () => {
+  const R = "20200101T000000Z_dnscheck_IT_30722_n1_listlistlistlist";
+  const L: Row = { id: "L", t: at(3, 9), test: "dnscheck", report: R };
+  const E: Row = { id: "E", t: at(3, 10), report: "20200101T000000Z_webconnectivity_IT_30722_n1_emptyemptyempty0", input: "https://e.example/" };
+  const Eb: Row = { id: "e", t: at(3, 11), report: "20200101T000000Z_webconnectivity_IT_30722_n1_emptyemptyempty0" };
+  const V: Row = { id: "V", t: at(3, 12) };
+  const F: Row = { id: "F", t: at(3, 13) };
+  const legacyUid = "temp-id-1234567890";
+
+  beforeAll(async () => {
+    await o.services.db.client.insert({
+      table: "fastpath",
+      values: [
+        { ...fastpathRow(L), input: "{1.1.1.1:853,8.8.8.8:853}", domain: "" },
+        fastpathRow(E),
+        fastpathRow(Eb),
+        { ...fastpathRow(V), is_verified: "t" },
+        { ...fastpathRow(F), is_verified: "f" },
+        { ...fastpathRow({ id: "O", t: at(3, 14) }), measurement_uid: legacyUid },
+      ],
+      format: "JSONEachRow",
+    });
+  });
+
+  it("a malformed or unknown uid is the not-found answer (200 {}, or raw_measurement \"\" with full), not a 400", async () => {
+    for (const uid of ["01234567890123456789", "not-a-uid", "20210208220710.181572_MA_ndt", "../../etc/passwd"]) {
+      expect((await meta(`measurement_uid=${encodeURIComponent(uid)}`)).json, uid).toEqual({});
+      expect((await meta(`measurement_uid=${encodeURIComponent(uid)}&full=true`)).json, uid).toEqual({ raw_measurement: "" });
+    }
+    // Control characters and absurd lengths are still refused.
+    expect((await o.get("/api/v1/measurement_meta?measurement_uid=a%00b")).status).toBe(400);
+    expect((await o.get(`/api/v1/measurement_meta?measurement_uid=${"x".repeat(201)}`)).status).toBe(400);
+  });
+
+  it("a legacy-layout uid that is stored is found", async () => {
+    expect((await meta(`measurement_uid=${legacyUid}`)).json.measurement_uid).toBe(legacyUid);
+  });
+
+  it("by report_id: a measurement with list-valued input is the report's measurement; input='' answers too", async () => {
+    expect((await meta(`report_id=${R}`)).json.measurement_uid).toBe(uidOf(L));
+    // An input that the report does not have falls back to its measurement without input (as upstream).
+    expect((await meta(`report_id=${reportOf(E)}&input=${encodeURIComponent("https://other.example/")}`)).json.measurement_uid).toBe(uidOf(Eb));
+    expect((await meta(`report_id=${reportOf(E)}&input=${encodeURIComponent("https://e.example/")}`)).json.measurement_uid).toBe(uidOf(E));
+    expect((await meta(`report_id=${reportOf(E)}`)).json.measurement_uid).toBe(uidOf(Eb));
+  });
+
+  it("verification_status from is_verified: verified, failed, unverified", async () => {
+    expect((await meta(`measurement_uid=${uidOf(V)}`)).json.verification_status).toBe("verified");
+    expect((await meta(`measurement_uid=${uidOf(F)}`)).json.verification_status).toBe("failed");
+    const list = await o.get(`/api/v1/measurements?report_id=${reportOf(V)}`);
+    expect(list.json.results.map((x: { verification_status: string }) => x.verification_status)).toEqual(["verified"]);
   });
 });

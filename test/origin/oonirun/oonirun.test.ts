@@ -72,17 +72,18 @@ describe("create", () => {
         inputs_extra: null,
         targets_name: null,
         options: { HTTP3Enabled: true },
-        is_background_run_enabled: true,
-        is_manual_run_enabled: true,
+        is_background_run_enabled_default: true,
+        is_manual_run_enabled_default: true,
       },
       {
+        // Echoed as posted: no inputs sent, none answered (as upstream).
         test_name: "dnscheck",
-        inputs: [],
+        inputs: null,
         inputs_extra: null,
         targets_name: null,
         options: {},
-        is_background_run_enabled: true,
-        is_manual_run_enabled: true,
+        is_background_run_enabled_default: true,
+        is_manual_run_enabled_default: true,
       },
     ]);
     expect(j.date_created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -323,12 +324,14 @@ describe("list", () => {
 
     const all = await req("GET", LINKS);
     expect(all.status).toBe(200);
-    expect(Object.keys(all.json)).toEqual(["links"]);
+    // upstream's oonirun_links (the OONI Run app's list page reads it) and spec bk-005's links
+    expect(Object.keys(all.json)).toEqual(["oonirun_links", "links"]);
+    expect(all.json.oonirun_links).toEqual(all.json.links);
     const entry = (all.json.links as any[]).find((l) => l.oonirun_link_id === id);
     expect(entry).toMatchObject({ revision: "2", is_mine: false });
     expect(Object.keys(entry).sort()).toEqual(LINK_KEYS);
 
-    expect((await req("GET", `${LINKS}?is_mine=true`)).json).toEqual({ links: [] });
+    expect((await req("GET", `${LINKS}?is_mine=true`)).json).toEqual({ oonirun_links: [], links: [] });
     const others = (await req("GET", `${LINKS}?is_mine=true`, { bearer: who.other })).json.links as any[];
     expect(others.map((l) => l.oonirun_link_id)).toEqual([id]);
     expect(others[0].is_mine).toBe(true);
@@ -357,7 +360,7 @@ describe("engine descriptor (what a probe fetches)", () => {
     });
     id = link.oonirun_link_id;
     // The stored descriptor has no URLs for the dynamic list: they are computed per probe.
-    expect(link.nettests[0]).toMatchObject({ targets_name: "websites_list_prioritized", inputs: [], inputs_extra: null });
+    expect(link.nettests[0]).toMatchObject({ targets_name: "websites_list_prioritized", inputs: null, inputs_extra: null });
   });
 
   async function engine(body: Record<string, unknown>, revision = "latest", headers: Record<string, string> = {}) {
@@ -373,7 +376,8 @@ describe("engine descriptor (what a probe fetches)", () => {
     expect(r.headers.get("vary")).toMatch(/X-OONI-Credentials/i);
     const [web, dns] = r.json.nettests;
     expect(web.targets_name).toBe("websites_list_prioritized");
-    expect(web.is_background_run_enabled).toBe(false);
+    // (sent under bk-005's name, answered under upstream's)
+    expect(web.is_background_run_enabled_default).toBe(false);
     expect(web.inputs).toContain("https://www.repubblica.it/"); // fixture it.csv
     expect(web.inputs).toContain("https://www.torproject.org/"); // fixture global.csv
     expect(web.inputs).not.toContain("https://www.nytimes.com/"); // fixture us.csv
@@ -437,5 +441,67 @@ describe("engine descriptor (what a probe fetches)", () => {
     const unknown = await req("POST", `${LINKS}/1234676871672836187/engine-descriptor/latest`, { body: meta });
     expect(unknown.status).toBe(404);
     expect(unknown.json).toEqual({ error: "OONI Run link not found" });
+  });
+});
+
+// What the OONI Run app (ooni/run 243b499: pages/create.tsx, pages/edit/[linkId].tsx, pages/list.tsx,
+// components/form/TestListForm.tsx) sends and reads.
+describe("as the OONI Run app uses links", () => {
+  const fromApp = (over: Record<string, unknown> = {}) => ({
+    name: "Run app link",
+    short_description: "made in the app",
+    description: "A link created the way run.ooni.org creates one.",
+    icon: "",
+    color: "#000000",
+    author: "",
+    name_intl: {},
+    description_intl: {},
+    short_description_intl: {},
+    expiration_date: "2030-01-01T00:00:00Z",
+    nettests: [
+      {
+        test_name: "web_connectivity",
+        inputs: ["https://example.org/"],
+        options: {},
+        backend_options: {},
+        is_background_run_enabled_default: false,
+        is_manual_run_enabled_default: false,
+      },
+      { test_name: "web_connectivity", targets_name: "websites_list_prioritized", options: {}, is_background_run_enabled_default: true, is_manual_run_enabled_default: false },
+    ],
+    ...over,
+  });
+
+  it("*_run_enabled_default flags sent as false stay false; nettests are echoed as posted", async () => {
+    const r = await req("POST", LINKS, { bearer: who.owner, body: fromApp() });
+    expect(r.status, r.text).toBe(200);
+    const [fixed, dynamic] = r.json.nettests;
+    expect(fixed).toMatchObject({ inputs: ["https://example.org/"], options: {}, is_background_run_enabled_default: false, is_manual_run_enabled_default: false });
+    expect(fixed.is_background_run_enabled).toBeUndefined();
+    expect(dynamic).toMatchObject({ targets_name: "websites_list_prioritized", inputs: null, is_background_run_enabled_default: true, is_manual_run_enabled_default: false });
+    const got = await req("GET", `${LINKS}/${r.json.oonirun_link_id}`);
+    expect(got.json.nettests).toEqual(r.json.nettests);
+    // The probe's engine descriptor carries the same flags, and a list of inputs.
+    const engine = await req("POST", `${LINKS}/${r.json.oonirun_link_id}/engine-descriptor/latest`, { body: { probe_cc: "IT", probe_asn: "AS30722" } });
+    expect(engine.status, engine.text).toBe(200);
+    expect(engine.json.nettests[0]).toMatchObject({ is_background_run_enabled_default: false, is_manual_run_enabled_default: false });
+    expect(Array.isArray(engine.json.nettests[1].inputs)).toBe(true);
+  });
+
+  it("a link PUT back exactly as GET returned it is accepted and changes nothing", async () => {
+    const r = await req("POST", LINKS, { bearer: who.owner, body: fromApp({ name: "Put me back" }) });
+    const id = r.json.oonirun_link_id as string;
+    const got = (await req("GET", `${LINKS}/${id}`, { bearer: who.owner })).json;
+    const put = await req("PUT", `${LINKS}/${id}`, { bearer: who.owner, body: got });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json.revision).toBe("1");
+    expect(put.json.nettests).toEqual(got.nettests);
+    expect(put.json.date_updated).toBe(got.date_updated);
+  });
+
+  it("the list answers oonirun_links, where the app's list page reads them", async () => {
+    const r = await req("POST", LINKS, { bearer: who.owner, body: fromApp({ name: "Listed link" }) });
+    const mine = await req("GET", `${LINKS}?is_mine=true`, { bearer: who.owner });
+    expect((mine.json.oonirun_links as { oonirun_link_id: string }[]).map((l) => l.oonirun_link_id)).toContain(r.json.oonirun_link_id);
   });
 });

@@ -133,7 +133,7 @@ describe("overview", () => {
       network_count: 2,
     });
     expect(await ok("/api/_/country_overview?probe_cc=IT")).toMatchObject({ first_bucket_date: "2013-05-01", measurement_count: 4 });
-    expect(await ok("/api/_/country_overview?probe_cc=FR")).toEqual({ first_bucket_date: null, measurement_count: 0, network_count: 0 });
+    expect(await ok("/api/_/country_overview?probe_cc=FR")).toEqual({ first_bucket_date: "1970-01-01", measurement_count: 0, network_count: 0 });
   });
 });
 

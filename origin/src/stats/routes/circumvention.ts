@@ -73,7 +73,9 @@ const RuntimePoint = z.object({
   probe_cc: z.string(),
   date: z.string().openapi({ example: "2024-01-31" }),
   v: z
-    .union([z.tuple([z.number(), z.number(), z.number().int()]), z.tuple([])])
+    // The empty case as an array of at most 0 items: z.tuple([]) becomes `prefixItems: []`, which
+    // JSON Schema forbids (prefixItems needs at least one) and openapi-spec-validator rejects.
+    .union([z.tuple([z.number(), z.number(), z.number().int()]), z.array(z.number()).max(0)])
     .openapi({ description: "[p50 runtime s, p90 runtime s, measurement count], or [] for no data" }),
 });
 const runtime = createRoute({

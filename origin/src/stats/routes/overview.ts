@@ -50,7 +50,9 @@ const countries = createRoute({
 
 const CountryOverview = z
   .object({
-    first_bucket_date: z.string().nullable().openapi({ description: "Day of the first measurement (YYYY-MM-DD); null without any" }),
+    first_bucket_date: z.string().openapi({
+      description: "Day of the first measurement (YYYY-MM-DD); 1970-01-01 without any (upstream's answer: Explorer's calendar needs a date)",
+    }),
     measurement_count: z.number().int(),
     network_count: z.number().int(),
   })
@@ -131,7 +133,8 @@ export function overviewRoutes() {
         { probe_cc },
       );
       return {
-        first_bucket_date: r && r.measurement_count > 0 ? r.first : null,
+        // ClickHouse's min() over no rows, which is what upstream answers; null broke Explorer.
+        first_bucket_date: r && r.measurement_count > 0 ? r.first : "1970-01-01",
         measurement_count: r?.measurement_count ?? 0,
         network_count: r?.network_count ?? 0,
       };

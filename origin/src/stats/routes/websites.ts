@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../http/router";
+import { publicBaseUrl } from "../../http/public-base";
 import { asnNumber, chDateTime, domainRequired, inputParam, intParam, probeAsnRequired, probeCcRequired } from "../params";
 import { statsResponse } from "../respond";
 import { PageMetadata, notModified, statsErrors } from "../schemas";
@@ -178,7 +179,7 @@ export function websiteRoutes() {
       );
       let next_url: string | null = null;
       if (results.length >= limit) {
-        const base = c.get("services").config.baseUrl ?? new URL(c.req.url).origin;
+        const base = publicBaseUrl(c);
         const qs = new URLSearchParams({ limit: String(limit), offset: String(offset + limit), probe_asn: String(probe_asn), probe_cc: q.probe_cc });
         next_url = `${base.replace(/\/+$/, "")}/api/_/website_urls?${qs}`;
       }
