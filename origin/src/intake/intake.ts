@@ -5,7 +5,7 @@ import { DedupIndex } from "./dedup-index";
 import { bodyHash16, formatMeasurementUid, parseMeasurementUid, receptionMicros } from "./measurement-uid";
 import { measurementMetadata, type MeasurementMetadata } from "./metadata";
 import { envelopeAroundMeasurementText, withReportIdInserted } from "./post-file";
-import { generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
+import { derivedReportId, generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
 import type { Spool } from "./spool";
 import { isNoSpaceError, SpoolFullError, type SpoolSpace } from "./spool-space";
 
@@ -181,12 +181,13 @@ export class Intake {
       }
       reportId = meta.reportId;
     } else {
-      reportId = generateReportId(meta.testName, meta.probeCc, meta.probeAsn, this.opts.collectorId);
+      // Derived from the body, not random: a retry must produce the same stored bytes (and uid).
+      reportId = derivedReportId(meta.testName, meta.probeCc, meta.probeAsn, this.opts.collectorId, meta.testStartTime, body);
     }
     const stored =
       text !== null
         ? envelopeAroundMeasurementText(text, reportId)
-        : meta.reportId !== null
+        : meta.reportId !== null && meta.reportId !== ""
           ? body
           : withReportIdInserted(body, reportId);
     return this.store(meta.probeCc, meta.testNameCompact, reportId, stored);
