@@ -334,6 +334,24 @@ export const migrations: Migration[] = [
     name: "asnmeta_tmp staging table",
     statements: ["CREATE TABLE IF NOT EXISTS asnmeta_tmp AS asnmeta"],
   },
+  {
+    // Login links are single-use: each exchange records the link's jti here before a session is
+    // handed out (auth/store.ts). Rows are only needed until the link would have expired anyway.
+    version: 5,
+    name: "login_links_used",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS login_links_used (
+  link_id String,
+  account_id FixedString(32),
+  used_time DateTime64(3),
+  nonce String,
+  expires_at DateTime
+)
+ENGINE = MergeTree
+ORDER BY link_id
+TTL expires_at + INTERVAL 1 DAY`,
+    ],
+  },
 ];
 
 const migrationsTable = `
