@@ -28,7 +28,8 @@ export async function readBodyBounded(req: Request, limit: number): Promise<Buff
       if (done) break;
       total += value.byteLength;
       if (total > limit) {
-        await reader.cancel().catch(() => {});
+        // Released, not cancelled: the refusal goes out once the rest is drained (http/drain-refused.ts).
+        reader.releaseLock();
         throw tooLarge(limit);
       }
       chunks.push(value);
