@@ -85,6 +85,10 @@ const EnvSchema = z.object({
   PROBE_CONFIG_DIR: nonEmpty.optional(),
   TESTLISTS_BOOTSTRAP_DIR: nonEmpty.optional(),
   INTAKE_DISCARD: bool.default(false),
+  // Bounded work per submission (docs/reliability.md#bounded-work-per-request).
+  INTAKE_SHED_RSS_MB: z.coerce.number().int().min(0).default(2048),
+  INTAKE_PARSE_HEAP_MB: z.coerce.number().int().min(32).default(512),
+  INTAKE_PARSE_QUEUE_MB: z.coerce.number().int().min(1).default(64),
   /** Below this much free space on the spool's filesystem, submissions get 503 + Retry-After (0 = no check). */
   SPOOL_MIN_FREE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_SPOOL_MIN_FREE_BYTES),
 
@@ -139,6 +143,11 @@ export interface Config {
     testlistsBootstrapDir: string | null;
     /** Benchmark-only: accept submissions without storing them. */
     intakeDiscard: boolean;
+    /** 503 for new submissions while the process is resident above this (bytes; 0 = off). */
+    shedRssBytes: number;
+    /** Heap of the parse thread for large bodies (MB), and the bytes that may wait for it. */
+    parseHeapMb: number;
+    parseQueueBytes: number;
   };
   accounts: AccountsConfig;
   mail: MailConfig;
@@ -271,6 +280,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           ? null
           : path.resolve(env.TESTLISTS_BOOTSTRAP_DIR ?? path.join(repoRoot, "origin/fixtures/testlists")),
       intakeDiscard: env.INTAKE_DISCARD,
+      shedRssBytes: env.INTAKE_SHED_RSS_MB * 1024 * 1024,
+      parseHeapMb: env.INTAKE_PARSE_HEAP_MB,
+      parseQueueBytes: env.INTAKE_PARSE_QUEUE_MB * 1024 * 1024,
     },
     accounts: accountsConfig(env),
     mail: mailConfig(env, dataDir),

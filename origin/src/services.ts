@@ -76,6 +76,7 @@ export async function openServices(config: Config, log: Logger, opts: OpenOption
 export async function closeServices(s: Services): Promise<void> {
   // Before the database: its last INSERT needs it (what it cannot insert stays in the spool).
   await s.fastpath?.stop();
+  await s.probe.intake.close();
   s.geoip.close();
   s.mailer.close();
   await s.quotas?.close();

@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import type { Database } from "../db/clickhouse";
 import { Intake } from "../intake/intake";
+import { DEFAULT_PARSE_POOL, ParsePool } from "../intake/parse/pool";
 import type { Spool } from "../intake/spool";
 import type { SpoolSpace } from "../intake/spool-space";
 import type { Logger } from "../logger";
@@ -36,6 +37,8 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
     maxBytes: config.maxSubmissionBytes,
     discard: config.probe.intakeDiscard,
     space,
+    shedRssBytes: config.probe.shedRssBytes,
+    parser: new ParsePool({ ...DEFAULT_PARSE_POOL, heapMb: config.probe.parseHeapMb, maxQueuedBytes: config.probe.parseQueueBytes }),
   });
   return { tokens, files, testLists, intake };
 }
