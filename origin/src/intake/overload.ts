@@ -7,7 +7,7 @@ export const OVERLOAD_RETRY_AFTER_S = 10;
 
 export class Overloaded extends Error {
   constructor(
-    readonly reason: "memory" | "parse_queue",
+    readonly reason: "memory" | "parse_queue" | "parse_thread",
     message: string,
   ) {
     super(message);

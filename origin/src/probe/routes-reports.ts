@@ -136,7 +136,7 @@ async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
       if (!c.req.raw.bodyUsed) closeAfterReply(c);
       c.header("Retry-After", String(OVERLOAD_RETRY_AFTER_S));
       return jsonError(c, 503, "server busy, retry later", {
-        reason: err.reason === "memory" ? "memory" : "parse_queue",
+        reason: err.reason,
         retry_after_s: OVERLOAD_RETRY_AFTER_S,
         request_id: c.get("requestId"),
       });

@@ -149,7 +149,13 @@ export class ParsePool {
       this.running = null;
       this.deaths++;
       const oom = (failure as NodeJS.ErrnoException | null)?.code === "ERR_WORKER_OUT_OF_MEMORY";
-      job.reject(oom ? new ParseTooCostly("parsing this body needs more memory than a submission may use") : new ParseTooCostly(`parse thread failed: ${failure?.message ?? "exited"}`));
+      // Out of memory is this body's doing (413); any other death is ours, and a 503 keeps the
+      // measurement on the probe for a later attempt.
+      job.reject(
+        oom
+          ? new ParseTooCostly("parsing this body needs more memory than a submission may use")
+          : new Overloaded("parse_thread", `parse thread failed: ${failure?.message ?? "exited"}`),
+      );
       this.dispatch();
     });
     return worker;
