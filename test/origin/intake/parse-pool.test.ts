@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Overloaded, shedOnMemory } from "../../../origin/src/intake/overload";
-import { digestSubmission, jsonValuesExceed } from "../../../origin/src/intake/parse/digest";
+import { gzipSync } from "node:zlib";
+import { decodeContent } from "../../../origin/src/intake/body";
+import { digestSubmission, JsonValueCounter, jsonValuesExceed } from "../../../origin/src/intake/parse/digest";
 import { ParseOverloaded, ParsePool } from "../../../origin/src/intake/parse/pool";
 import { measurement } from "./helpers";
 
@@ -82,6 +84,29 @@ describe("parse pool", () => {
       expect(await pool.digest(Buffer.from(body, "latin1"))).toEqual(digestSubmission(Buffer.from(body, "latin1")));
     }
     await pool.close();
+  });
+
+  it("the count over pieces (as a body decompresses) agrees with the count over the whole text, wherever it is cut", () => {
+    const text = JSON.stringify({ ...measurement(rid), s: 'a "quoted" \\ [,{:] é', arr: [[1, 2], { k: "v" }] });
+    const exact = (limit: number) => jsonValuesExceed(text, limit);
+    const bytes = Buffer.from(text);
+    for (const cut of [1, 7, 64, 1000]) {
+      for (const limit of [5, 20, 40, 60, 1000]) {
+        const c = new JsonValueCounter(limit);
+        let over = false;
+        for (let i = 0; i < bytes.length; i += cut) over = c.feed(bytes.subarray(i, i + cut)) || over;
+        expect(over, `cut ${cut}, limit ${limit}`).toBe(exact(limit));
+      }
+    }
+  });
+
+  it("a gzip bomb is refused while it decompresses (413), before the rest is expanded", async () => {
+    const b = bomb(48 * MiB);
+    const gz = gzipSync(b);
+    await expect(decodeContent("gzip", gz, 50 * MiB)).rejects.toMatchObject({ status: 413, extra: { message: expect.stringMatching(/JSON values/) } });
+    // A real body decodes as before.
+    const real = bigSubmission(MiB);
+    expect((await decodeContent("gzip", gzipSync(real), 50 * MiB)).equals(real)).toBe(true);
   });
 
   it("memory shedding: above the limit → Overloaded(memory); 0 turns it off", () => {

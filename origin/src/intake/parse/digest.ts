@@ -63,6 +63,37 @@ export function jsonValuesExceed(text: string, limit = MAX_JSON_VALUES): boolean
   return false;
 }
 
+/**
+ * jsonValuesExceed over bytes arriving in pieces (a body being decompressed): the same count, kept
+ * across chunk boundaries. UTF-8 never puts a byte below 0x80 inside a multi-byte character, so the
+ * ASCII structure can be followed byte by byte.
+ */
+export class JsonValueCounter {
+  private n = 1;
+  private inString = false;
+  private escaped = false;
+
+  constructor(private readonly limit = MAX_JSON_VALUES) {}
+
+  /** True once the bytes so far hold more than the limit. */
+  feed(bytes: Uint8Array): boolean {
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+        continue;
+      }
+      if (c === 0x22) this.inString = true;
+      else if (c === 0x2c || c === 0x5b || c === 0x7b || c === 0x3a) {
+        if (++this.n > this.limit) return true;
+      }
+    }
+    return false;
+  }
+}
+
 const tooCostly = (where: string): DigestRefusal => ({
   refused: `${where} holds more than ${MAX_JSON_VALUES} JSON values`,
   tooCostly: true,
