@@ -47,16 +47,25 @@ export const MAX_JSON_VALUES = 2_000_000;
  */
 export function jsonValuesExceed(text: string, limit = MAX_JSON_VALUES): boolean {
   let n = 1;
-  let inString = false;
+  // Inside a string only the closing quote matters: jump to it with indexOf (native) rather than
+  // walking every character — a string `content` is one string of up to 50 MB. The next backslash
+  // is looked up once and reused until passed, so the jumps stay linear overall.
+  let nextBackslash = -2;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x2c || c === 0x5b || c === 0x7b || c === 0x3a) {
+    if (c === 0x22) {
+      for (;;) {
+        const quote = text.indexOf('"', i + 1);
+        if (quote < 0) return false; // unterminated: JSON.parse refuses it
+        if (nextBackslash !== -1 && nextBackslash < i + 1) nextBackslash = text.indexOf("\\", i + 1);
+        if (nextBackslash !== -1 && nextBackslash < quote) {
+          i = nextBackslash + 1; // skip the escaped character, keep looking
+          continue;
+        }
+        i = quote;
+        break;
+      }
+    } else if (c === 0x2c || c === 0x5b || c === 0x7b || c === 0x3a) {
       if (++n > limit) return true;
     }
   }
@@ -77,14 +86,27 @@ export class JsonValueCounter {
 
   /** True once the bytes so far hold more than the limit. */
   feed(bytes: Uint8Array): boolean {
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i]!;
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // As in jsonValuesExceed: inside a string, jump to the next quote or backslash (memchr) instead
+    // of visiting every byte on the event loop; each is looked up again only once passed.
+    let nextQuote = -2;
+    let nextBackslash = -2;
+    for (let i = 0; i < buf.length; i++) {
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === 0x5c) this.escaped = true;
-        else if (c === 0x22) this.inString = false;
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        if (nextQuote !== -1 && nextQuote < i) nextQuote = buf.indexOf(0x22, i);
+        if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = buf.indexOf(0x5c, i);
+        const stop = Math.min(nextQuote < 0 ? Infinity : nextQuote, nextBackslash < 0 ? Infinity : nextBackslash);
+        if (stop === Infinity) return false; // the string goes on into the next chunk
+        i = stop;
+        if (buf[i] === 0x5c) this.escaped = true;
+        else this.inString = false;
         continue;
       }
+      const c = buf[i]!;
       if (c === 0x22) this.inString = true;
       else if (c === 0x2c || c === 0x5b || c === 0x7b || c === 0x3a) {
         if (++this.n > this.limit) return true;
