@@ -2,8 +2,8 @@ import { parentPort } from "node:worker_threads";
 import { digestSubmission } from "./digest";
 import type { FromParseThread, ToParseThread } from "./protocol";
 
-// A parse thread: digests one body at a time (pool.ts). Its heap is capped by the pool, so a body
-// whose JSON would need more memory than that kills this thread, not the origin.
+// A parse thread: digests one body at a time (pool.ts). The value count (digest.ts) refuses a body
+// before JSON.parse could build more than a bounded heap; the pool's heap cap is only a backstop.
 
 const port = parentPort!;
 port.on("message", (msg: ToParseThread) => {
