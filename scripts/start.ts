@@ -195,6 +195,8 @@ async function main() {
       "--port", String(config.edgePort),
       "--var", `BRIDGE_CONFIG:${renderWorkerConfig(workerConfig)}`,
       "--var", `EDGE_SHARED_SECRET:${edgeSecret}`,
+      // As in production, a client cannot choose its address (edge/src/client-address.ts).
+      "--var", "LOCAL_CLIENT_ADDRESS:127.0.0.1",
       "--test-scheduled",
       "--show-interactive-dev-session=false",
       "--log-level", "warn",

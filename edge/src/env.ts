@@ -22,6 +22,11 @@ export interface EdgeEnv {
   EDGE_SHARED_SECRET?: string;
   BRIDGE_STATUS_TOKEN?: string;
   BRIDGE_PURGE_TOKEN?: string;
+  /**
+   * Local stacks only (never in production, where Cloudflare sets CF-Connecting-IP): the address
+   * every client is taken to have, whatever CF-Connecting-IP it sends (client-address.ts).
+   */
+  LOCAL_CLIENT_ADDRESS?: string;
 }
 
 export class EdgeConfigError extends Error {

@@ -28,7 +28,7 @@ const BUFFER_BELOW_BYTES = 1 << 20;
 // A cache fill is shared by every client: it must not turn into a 304 or a 206 for one of them.
 const CONDITIONAL = ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range"];
 
-/** The client address as Cloudflare reports it (locally, wrangler sets 127.0.0.1). */
+/** The client address as Cloudflare reports it (locally, LOCAL_CLIENT_ADDRESS: client-address.ts). */
 export function clientAddress(req: Request): string {
   return req.headers.get("cf-connecting-ip") ?? "0.0.0.0";
 }
@@ -118,6 +118,16 @@ export async function forwardToOrigin(req: Request, origin: OriginSettings, requ
       await res.body?.cancel();
       return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
     }
+    // The origin refused a streamed body before taking all of it (400 asn_0, 413 on the declared
+    // length): its answer is complete, but the exchange dies with the upload it cut short, and a
+    // body read later fails ("Network connection lost") — the client would see a broken answer, or
+    // this Worker a 502, and a probe retries a 502 forever. So the refusal is read now, while it is
+    // there, and forwarded whole; the client's upload is then taken and discarded.
+    if (upload && res.status >= 400) {
+      const refusal = await readRefusal(res, requestId);
+      await upload.drain();
+      return refusal;
+    }
     // Re-wrap so headers are mutable for the layers above (cache markers, CORS).
     return withoutOriginCors(new Response(res.body, res));
   } catch (err) {
@@ -131,4 +141,47 @@ export async function forwardToOrigin(req: Request, origin: OriginSettings, requ
     }
     return jsonError(502, "origin unreachable", { request_id: requestId });
   }
+}
+
+/** Error answers are small; anything beyond this is not an answer worth forwarding whole. */
+const REFUSAL_MAX_BYTES = 64 * 1024;
+
+/**
+ * The origin's error answer, read into memory. If its body cannot be read (the connection went with
+ * the upload), the status still reaches the client, with a JSON error of our own.
+ */
+async function readRefusal(res: Response, requestId: string): Promise<Response> {
+  try {
+    const body = await readAtMost(res, REFUSAL_MAX_BYTES);
+    const headers = new Headers(res.headers);
+    headers.delete("content-length");
+    headers.delete("transfer-encoding");
+    return new Response(body, { status: res.status, statusText: res.statusText, headers });
+  } catch {
+    return jsonError(res.status, res.status === 413 ? "request body too large" : "request refused by the origin", { request_id: requestId });
+  }
+}
+
+async function readAtMost(res: Response, limit: number): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error("origin error answer too large");
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ import { serveHelperRequest } from "./balancer/failover";
 import { bridgeEndpoints } from "./bridge/endpoints";
 import { matchCacheRoute } from "./cache/key";
 import { serveCached } from "./cache/serve";
+import { withTrustedClientAddress } from "./client-address";
 import { addCors, corsFor, preflightAnswer } from "./cors";
 import { EdgeConfigError, runtimeFor, type EdgeEnv } from "./env";
 import { jsonError } from "./errors";
@@ -28,7 +29,7 @@ app.get("/robots.txt", () =>
 app.route("/", bridgeEndpoints);
 
 app.all("*", async (c) => {
-  const req = c.req.raw;
+  const req = withTrustedClientAddress(c.req.raw, c.env.LOCAL_CLIENT_ADDRESS);
   const given = c.req.header(REQUEST_ID_HEADER);
   const requestId = given !== undefined && PLAIN_REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const rt = runtimeFor(c.env);

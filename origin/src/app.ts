@@ -6,6 +6,7 @@ import { ROBOTS_MAX_AGE_S, ROBOTS_TXT } from "#shared/robots";
 import { REQUEST_ID_HEADER } from "#shared/edge-protocol";
 import type { AppEnv } from "./app-env";
 import { clientIpMiddleware } from "./http/client-ip";
+import { drainRefusedBodies } from "./http/drain-refused";
 import { jsonError } from "./http/errors";
 import { healthRoutes } from "./routes/health";
 import type { Services } from "./services";
@@ -36,6 +37,8 @@ export function createApp(services: Services) {
       limitLength: 64,
     }),
   );
+  // Outermost after the request id: a refusal is sent only once the client's upload is taken.
+  app.use(drainRefusedBodies());
   app.use(clientIpMiddleware(services.config.edgeSharedSecret));
   app.use(async (c, next) => {
     c.set("services", services);

@@ -97,6 +97,10 @@ const EnvSchema = z.object({
   /** How often the measurement counts that weigh check-in's URLs are re-read. */
   TESTLISTS_COUNTS_REFRESH_S: z.coerce.number().min(0).default(60),
   INTAKE_DISCARD: bool.default(false),
+  // Bounded work per submission (docs/reliability.md#bounded-work-per-request).
+  INTAKE_SHED_RSS_MB: z.coerce.number().int().min(0).default(2048),
+  INTAKE_PARSE_HEAP_MB: z.coerce.number().int().min(32).default(512),
+  INTAKE_PARSE_QUEUE_MB: z.coerce.number().int().min(1).default(64),
   /** Below this much free space on the spool's filesystem, submissions get 503 + Retry-After (0 = no check). */
   SPOOL_MIN_FREE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_SPOOL_MIN_FREE_BYTES),
 
@@ -154,6 +158,11 @@ export interface Config {
     testlistsCountsRefreshMs: number;
     /** Benchmark-only: accept submissions without storing them. */
     intakeDiscard: boolean;
+    /** 503 for new submissions while the process is resident above this (bytes; 0 = off). */
+    shedRssBytes: number;
+    /** Heap of the parse thread for large bodies (MB), and the bytes that may wait for it. */
+    parseHeapMb: number;
+    parseQueueBytes: number;
   };
   accounts: AccountsConfig;
   mail: MailConfig;
@@ -292,6 +301,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       testlistsPollMs: Math.round(env.TESTLISTS_POLL_S * 1000),
       testlistsCountsRefreshMs: Math.round(env.TESTLISTS_COUNTS_REFRESH_S * 1000),
       intakeDiscard: env.INTAKE_DISCARD,
+      shedRssBytes: env.INTAKE_SHED_RSS_MB * 1024 * 1024,
+      parseHeapMb: env.INTAKE_PARSE_HEAP_MB,
+      parseQueueBytes: env.INTAKE_PARSE_QUEUE_MB * 1024 * 1024,
     },
     accounts: accountsConfig(env),
     mail: mailConfig(env, dataDir),

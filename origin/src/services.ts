@@ -1,4 +1,5 @@
 import type { Config } from "./config";
+import { securePrivateDirs } from "./data-dir";
 import { createBlobStore, type BlobStore } from "./blobstore";
 import { openDatabase, type Database } from "./db/clickhouse";
 import { migrate } from "./db/migrations";
@@ -43,6 +44,7 @@ export interface OpenOptions {
 }
 
 export async function openServices(config: Config, log: Logger, opts: OpenOptions = {}): Promise<Services> {
+  await securePrivateDirs(config);
   const db = openDatabase(config.clickhouse);
   try {
     const applied = await migrate(db);
@@ -76,6 +78,7 @@ export async function closeServices(s: Services): Promise<void> {
   await s.fastpath?.stop();
   await s.probe.testLists.stop();
   await s.probe.anoncred?.close();
+  await s.probe.intake.close();
   s.geoip.close();
   s.mailer.close();
   await s.quotas?.close();

@@ -16,7 +16,8 @@ import { countStored, expectNothingLost } from "./support/stored";
 // fastpath catches up, the origin stops, and every acknowledged uid must be in the spool
 // byte-identical and have exactly one fastpath row. And by content: a retry of a submission whose
 // write completed but whose 200 was lost in a kill gets the uid already stored, so no measurement
-// is in the spool (or the fastpath) twice under two uids.
+// is in the spool (or the fastpath) twice under two uids — also for submissions that name no report
+// (current probes), whose report id the origin derives from the body so a retry has the same bytes.
 
 const SUITE = "faults/origin-sigkill";
 const KILLS = scale(3, 10);
@@ -42,9 +43,13 @@ describe("origin SIGKILLed repeatedly during a submission storm", () => {
     const acks: Ack[] = [];
     const stats = newStats();
     let badUids = 0;
+    let currentAcked = 0;
     const client = async (c: number) => {
       for (let i = 0; i < PER_CLIENT; i++) {
-        const s = await makeSubmission(reports[c]!, i, (i * 97) % 4000);
+        // Three paths: /report/{id}, submit_measurement naming its report, and submit_measurement
+        // as current probes send it (report_id "", the server names the report).
+        const s = await makeSubmission(reports[c]!, i, (i * 97) % 4000, ["report", "submit", "current"]);
+        if (s.endpoint === "current") currentAcked++;
         const ack = await submitUntilAcked(base, s, stats);
         if (!uidMatches(ack.uid, ack.stored)) badUids++;
         acks.push(ack);
@@ -78,11 +83,13 @@ describe("origin SIGKILLed repeatedly during a submission storm", () => {
       clients: CLIENTS,
       attempts: stats.attempts,
       no_answer: stats.noAnswer,
+      acknowledged_without_report_id: currentAcked,
       http_5xx: Object.values(stats.serverErrors).reduce((a, b) => a + b, 0),
       seconds: Math.round((Date.now() - t0) / 1000),
     });
     expect(count.inSpool).toBe(count.acknowledged);
     expect(count.retryDuplicates, "measurements stored twice under two uids").toBe(0);
+    expect(count.measurementDuplicates, "measurements stored twice, report id aside").toBe(0);
     expect(count.storedContents).toBe(count.acknowledgedContents);
     expect(count.distinctRows, "scored uids").toBe(count.acknowledged);
 
@@ -92,6 +99,10 @@ describe("origin SIGKILLed repeatedly during a submission storm", () => {
     const spool = await Spool.open(path.join(dataDir, "spool"));
     const copyUid = formatMeasurementUid("IT", "webconnectivity", bodyHash16(rest[0]!.stored), receptionMicros());
     await spool.write(copyUid, rest[0]!.stored);
+    // And what the old intake did to a current probe's retry: the same measurement, another report id.
+    const current = rest.find((a) => a.stored.includes('"report_id":""'))!;
+    const renamed = Buffer.from(current.stored.toString().replace(current.reportId, current.reportId.replace(/.{16}$/, "RetriedUnderANew")));
+    await spool.write(formatMeasurementUid("IT", "webconnectivity", bodyHash16(renamed), receptionMicros()), renamed);
     const tampered = await countStored({ DATA_DIR: dataDir }, [
       { ...first!, stored: Buffer.concat([first!.stored, Buffer.from(" ")]) },
       { ...second!, uid: second!.uid.replace(/[0-9a-f]{16}$/, "0000000000000000") },
@@ -100,5 +111,6 @@ describe("origin SIGKILLed repeatedly during a submission storm", () => {
     expect(tampered.stored).toBe(acks.length - 2);
     expect(tampered.missing.length).toBe(2);
     expect(tampered.retryDuplicates).toBe(1);
+    expect(tampered.measurementDuplicates).toBe(2);
   });
 });

@@ -36,7 +36,7 @@ const registerRoute = createRoute({
   summary: "Email a login link",
   middleware: [smallBody] as const,
   description:
-    "Sends a login link (valid one day) to the address. `redirect_to` must be on a configured login " +
+    "Sends a login link (valid one day, for one login) to the address. `redirect_to` must be on a configured login " +
     "site (LOGIN_REDIRECT_ORIGINS); the link points to that site's /login page. The answer is the same " +
     "whether or not an account exists.",
   request: { body: { required: true, content: { "application/json": { schema: Register } } } },
@@ -44,7 +44,7 @@ const registerRoute = createRoute({
     200: { description: "Link sent", content: { "application/json": { schema: z.object({ msg: z.literal("ok") }) } } },
     400: err("Invalid email address or redirect_to, or the mail relay refused the address"),
     413: err("Body too large"),
-    503: err("The mail relay is unavailable"),
+    503: err("The mail relay or the account database is unavailable"),
   },
 });
 
@@ -69,7 +69,7 @@ const loginRoute = createRoute({
         },
       },
     },
-    401: err("Invalid or expired login token"),
+    401: err("Invalid, expired or already used login token, or one issued before the account's sessions were expunged"),
   },
 });
 
@@ -176,7 +176,15 @@ export function authRoutes() {
       return fail(c, 400, "invalid redirect_to: not on an allowed login site", { parameter: "redirect_to", in: "json" });
     }
     const accountId = auth.hasher.accountId(email);
-    const token = await auth.tokens.registerToken(accountId, redirectTo, email);
+    // The link is checked against the expunge threshold at login; one asked for after an expunge
+    // in the same second must still work.
+    let threshold: number;
+    try {
+      threshold = (await auth.store.state(accountId)).expungeThreshold;
+    } catch {
+      return fail(c, 503, "Authentication temporarily unavailable");
+    }
+    const token = await auth.tokens.registerToken(accountId, redirectTo, email, threshold);
     try {
       await mailer.send(loginEmail(email, loginUrl(origin, token)));
     } catch (e) {
@@ -196,6 +204,12 @@ export function authRoutes() {
     const check = await auth.tokens.verifyRegisterToken(c.req.valid("query").k);
     if (!check.ok) return fail(c, 401, check.error);
     const state = await auth.loginState(check.accountId);
+    // A link emailed before set_session_expunge (or a role change) is as dead as the sessions were.
+    if (check.issuedAt < state.expungeThreshold) return fail(c, 401, "Invalid credentials");
+    // Single use: a link found later in a mailbox, a log or a browser history logs nobody in.
+    if (!(await auth.store.claimLoginLink(check.linkId, check.accountId, check.expiresAt))) {
+      return fail(c, 401, "Login link already used");
+    }
     const bearer = await auth.tokens.sessionToken({
       accountId: check.accountId,
       role: state.role ?? "user",

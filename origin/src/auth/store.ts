@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { queryRows, type Database } from "../db/clickhouse";
 import type { Role } from "./tokens";
 
@@ -13,7 +14,35 @@ export interface AccountState {
 }
 
 export class AccountStore {
+  /** Links claimed by this process: a concurrent second exchange here is refused without a race. */
+  readonly #claimed = new Map<string, number>();
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * Marks a login link used; true only for the first exchange. ClickHouse has no compare-and-set,
+   * so every claim inserts a row and then reads which row came first (by time, then a random
+   * nonce): of two hosts racing, the later reader sees the earlier row and loses. Within this
+   * process a map settles it before the database is asked. Left open: two hosts whose claims fall
+   * in the same millisecond and each read before the other's insert (docs/accounts.md).
+   */
+  async claimLoginLink(linkId: string, accountId: string, expiresAtS: number, nowMs = Date.now()): Promise<boolean> {
+    for (const [id, exp] of this.#claimed) if (exp * 1000 < nowMs) this.#claimed.delete(id);
+    if (this.#claimed.has(linkId)) return false;
+    this.#claimed.set(linkId, expiresAtS);
+    const nonce = randomBytes(12).toString("hex");
+    await this.db.client.insert({
+      table: "login_links_used",
+      values: [{ link_id: linkId, account_id: accountId, used_time: nowMs, nonce, expires_at: expiresAtS }],
+      format: "JSONEachRow",
+    });
+    const first = await queryRows<{ nonce: string }>(
+      this.db,
+      "SELECT nonce FROM login_links_used WHERE link_id = {id:String} ORDER BY used_time, nonce LIMIT 1",
+      { id: linkId },
+    );
+    return first[0]?.nonce === nonce;
+  }
 
   async state(accountId: string): Promise<AccountState> {
     // argMax over no rows yields the type's default (the first enum value), so count the rows too.

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { SignJWT, jwtVerify, errors } from "jose";
 import { z } from "zod";
 import { AccountId } from "./account-id";
@@ -35,7 +36,15 @@ const ALG = "HS256";
 const CLOCK_TOLERANCE_S = 30; // several origin hosts' clocks may differ slightly
 
 const Email = z.string().max(320);
-const RegisterClaims = z.object({ account_id: AccountId, redirect_to: z.string().url(), email_address: Email.optional() });
+// jti names the link so it can be used once (store.ts); iat is compared with the expunge threshold.
+const RegisterClaims = z.object({
+  account_id: AccountId,
+  redirect_to: z.string().url(),
+  email_address: Email.optional(),
+  jti: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
 const SessionClaims = z.object({
   account_id: AccountId,
   email_address: Email.optional(),
@@ -45,7 +54,9 @@ const SessionClaims = z.object({
   exp: z.number().int(),
 });
 
-export type RegisterCheck = { ok: true; accountId: string; redirectTo: string; emailAddress: string | null } | { ok: false; error: string };
+export type RegisterCheck =
+  | { ok: true; accountId: string; redirectTo: string; emailAddress: string | null; linkId: string; issuedAt: number; expiresAt: number }
+  | { ok: false; error: string };
 
 export class TokenService {
   readonly #key: ReturnType<typeof crypto.subtle.importKey>;
@@ -60,13 +71,18 @@ export class TokenService {
     );
   }
 
-  /** The login link's token; it goes only to `emailAddress` itself, inside the emailed link. */
-  async registerToken(accountId: string, redirectTo: string, emailAddress?: string): Promise<string> {
+  /**
+   * A login link's token; it goes only to `emailAddress` itself, inside the emailed link.
+   * `issuedAt` may be given (ahead of now, like sessionToken's) so that a link asked for right
+   * after an expunge is not caught by the whole-second expunge threshold.
+   */
+  async registerToken(accountId: string, redirectTo: string, emailAddress?: string, issuedAt?: number): Promise<string> {
     const now = nowS();
     return new SignJWT({ account_id: accountId, redirect_to: redirectTo, ...(emailAddress ? { email_address: emailAddress } : {}) })
       .setProtectedHeader({ alg: ALG, typ: "JWT" })
       .setAudience("register")
-      .setIssuedAt(now)
+      .setJti(randomBytes(18).toString("base64url"))
+      .setIssuedAt(Math.max(now, issuedAt ?? now))
       .setNotBefore(now)
       .setExpirationTime(now + (this.opts.registerExpiryS ?? 86_400))
       .sign(await this.#key);
@@ -77,12 +93,13 @@ export class TokenService {
       const { payload } = await jwtVerify(token, await this.#key, {
         algorithms: [ALG],
         audience: "register",
-        requiredClaims: ["exp", "nbf"],
+        requiredClaims: ["exp", "nbf"], // iat and jti: required by RegisterClaims, after the expiry check
         clockTolerance: CLOCK_TOLERANCE_S,
       });
       const claims = RegisterClaims.safeParse(payload);
       if (!claims.success) return { ok: false, error: "Invalid credentials" };
-      return { ok: true, accountId: claims.data.account_id, redirectTo: claims.data.redirect_to, emailAddress: claims.data.email_address ?? null };
+      const d = claims.data;
+      return { ok: true, accountId: d.account_id, redirectTo: d.redirect_to, emailAddress: d.email_address ?? null, linkId: d.jti, issuedAt: d.iat, expiresAt: d.exp };
     } catch (err) {
       return { ok: false, error: err instanceof errors.JWTExpired ? "Expired token" : "Invalid credentials" };
     }

@@ -299,10 +299,28 @@ export const migrations: Migration[] = [
     statements: ["CREATE TABLE IF NOT EXISTS asnmeta_tmp AS asnmeta"],
   },
   {
+    // Login links are single-use: each exchange records the link's jti here before a session is
+    // handed out (auth/store.ts). Rows are only needed until the link would have expired anyway.
+    version: 5,
+    name: "login_links_used",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS login_links_used (
+  link_id String,
+  account_id FixedString(32),
+  used_time DateTime64(3),
+  nonce String,
+  expires_at DateTime
+)
+ENGINE = MergeTree
+ORDER BY link_id
+TTL expires_at + INTERVAL 1 DAY`,
+    ],
+  },
+  {
     // Findings as upstream and Explorer have them: themes, a slug to link by, and start, end and
     // creation times to the millisecond (update_time is the row version and stays in seconds, as
-    // upstream truncates it). Numbered after issue 18 so that parallel branches' migrations differ.
-    version: 18,
+    // upstream truncates it).
+    version: 6,
     name: "findings themes, slug, millisecond times; fastpath is_verified",
     statements: [
       "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS themes Array(String) DEFAULT []",

@@ -4,8 +4,11 @@ import { IntakeError, inconsistent, incorrectFormat } from "./errors";
 import { DedupIndex } from "./dedup-index";
 import { bodyHash16, formatMeasurementUid, parseMeasurementUid, receptionMicros } from "./measurement-uid";
 import { measurementMetadata, type MeasurementMetadata } from "./metadata";
+import { shedOnMemory } from "./overload";
+import type { Digest, DigestRefusal } from "./parse/digest";
+import { ParsePool, ParseTooCostly } from "./parse/pool";
 import { envelopeAroundMeasurementText, withReportIdInserted } from "./post-file";
-import { generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
+import { derivedReportId, generateReportId, parseReportId, rejectUnknownNetwork } from "./report-id";
 import type { Spool } from "./spool";
 import { isNoSpaceError, SpoolFullError, type SpoolSpace } from "./spool-space";
 import type { SubmissionCredentials, Verification } from "../anoncred/service";
@@ -33,6 +36,10 @@ export interface IntakeOptions {
   clock?: () => bigint;
   /** Anonymous-credential verification for POST /api/v1/submit_measurement; absent: none. */
   verify?: VerifySubmission;
+  /** Where bodies are parsed (parse/pool.ts); a default pool when absent. */
+  parser?: ParsePool;
+  /** Refuse new submissions (503) while the process is resident above this many bytes; 0 = off. */
+  shedRssBytes?: number;
 }
 
 export interface Accepted {
@@ -45,22 +52,6 @@ export interface Accepted {
   duplicate: boolean;
   /** POST /api/v1/submit_measurement only: the credential check (status stored as is_verified). */
   verification?: Verification;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function parseJson(buf: Buffer, what: string): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(buf);
-  } catch {
-    throw incorrectFormat(`${what} is not valid UTF-8`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw incorrectFormat(`${what} is not valid JSON`);
-  }
 }
 
 const ReportEnvelope = z.looseObject({
@@ -87,16 +78,21 @@ function checkFormat(format: string | undefined) {
   if (format !== undefined && format.toLowerCase() !== "json") throw incorrectFormat('only format "json" is supported');
 }
 
-/** The measurement object: given as an object, or as a JSON string holding one. */
-function measurementOf(content: string | Record<string, unknown>): { text: string | null; meta: MeasurementMetadata } {
-  if (typeof content !== "string") return { text: null, meta: measurementMetadata(content) };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(content);
-  } catch {
-    throw incorrectFormat("content is a string but not a JSON measurement");
-  }
-  return { text: content, meta: measurementMetadata(parsed) };
+/**
+ * The body's digest (parse/digest.ts) or its refusal. The envelope is checked by the same schemas
+ * as before, on a stand-in for `content` (its kind is all they look at).
+ */
+function envelopeOf<T extends z.ZodType>(schema: T, d: Digest | DigestRefusal): { digest: Digest; envelope: z.infer<T> } {
+  if ("refused" in d) throw d.tooCostly ? new IntakeError(413, "request body too large", { message: d.refused }) : incorrectFormat(d.refused);
+  const standIn = d.contentKind === "string" ? "" : d.contentKind === "object" ? {} : d.contentKind === "missing" ? undefined : null;
+  const parsed = schema.safeParse({ format: d.format, report_id: d.reportId, content: standIn });
+  if (!parsed.success) throw envelopeIssue(parsed.error);
+  return { digest: d, envelope: parsed.data };
+}
+
+/** The measurement's metadata: its fields must make a JSON object (the measurement). */
+function metadataOf(d: Digest): MeasurementMetadata {
+  return measurementMetadata(d.fields);
 }
 
 export interface ReportTemplate {
@@ -113,9 +109,12 @@ export class Intake {
   private readonly dedup: DedupIndex;
   private readonly clock: () => bigint;
 
+  private readonly parser: ParsePool;
+
   constructor(private readonly opts: IntakeOptions) {
     this.dedup = new DedupIndex(opts.spool);
     this.clock = opts.clock ?? receptionMicros;
+    this.parser = opts.parser ?? new ParsePool();
   }
 
   get discarding(): boolean {
@@ -153,10 +152,9 @@ export class Intake {
     rejectUnknownNetwork(rid.cc, rid.asn);
     await this.ensureRoom(0);
     const body = await this.readBody(req);
-    const envelope = ReportEnvelope.safeParse(parseJson(body, "request body"));
-    if (!envelope.success) throw envelopeIssue(envelope.error);
-    checkFormat(envelope.data.format);
-    const { meta } = measurementOf(envelope.data.content);
+    const { digest, envelope } = envelopeOf(ReportEnvelope, await this.digest(body));
+    checkFormat(envelope.format);
+    const meta = metadataOf(digest);
 
     if (meta.probeCc !== rid.cc) throw inconsistent(`content.probe_cc ${meta.probeCc} differs from the report_id's ${rid.cc}`);
     if (meta.probeAsn !== rid.asn) throw inconsistent(`content.probe_asn AS${meta.probeAsn} differs from the report_id's AS${rid.asn}`);
@@ -164,7 +162,7 @@ export class Intake {
       throw inconsistent(`content.test_name ${meta.testName} differs from the report_id's ${rid.testName}`);
     }
     if (meta.reportId !== null && meta.reportId !== rid.reportId) throw inconsistent("content.report_id differs from the URL's");
-    const outer = envelope.data.report_id;
+    const outer = envelope.report_id;
     if (outer !== undefined && outer !== rid.reportId) throw inconsistent("report_id differs from the URL's");
 
     const stored = meta.reportId !== null || outer !== undefined ? body : withReportIdInserted(body, rid.reportId);
@@ -175,10 +173,10 @@ export class Intake {
   async submitMeasurement(req: Request): Promise<Accepted> {
     await this.ensureRoom(0);
     const body = await this.readBody(req);
-    const envelope = SubmitEnvelope.safeParse(parseJson(body, "request body"));
-    if (!envelope.success) throw envelopeIssue(envelope.error);
-    checkFormat(envelope.data.format);
-    const { text, meta } = measurementOf(envelope.data.content);
+    const { digest, envelope } = envelopeOf(SubmitEnvelope, await this.digest(body));
+    checkFormat(envelope.format);
+    const meta = metadataOf(digest);
+    const text = digest.text;
     rejectUnknownNetwork(meta.probeCc, meta.probeAsn);
 
     let reportId: string;
@@ -193,7 +191,8 @@ export class Intake {
       }
       reportId = meta.reportId;
     } else {
-      reportId = generateReportId(meta.testName, meta.probeCc, meta.probeAsn, this.opts.collectorId);
+      // Derived from the body, not random: a retry must produce the same stored bytes (and uid).
+      reportId = derivedReportId(meta.testName, meta.probeCc, meta.probeAsn, this.opts.collectorId, meta.testStartTime, body);
     }
     // Verified against the measurement text exactly as sent (the proof binds its hash), before the
     // bytes are chosen: the verdict is stored with them, in the envelope, as upstream does.
@@ -201,15 +200,38 @@ export class Intake {
     const stored =
       text !== null
         ? envelopeAroundMeasurementText(text, reportId, verification?.code)
-        : meta.reportId !== null
+        : meta.reportId !== null && meta.reportId !== ""
           ? body
           : withReportIdInserted(body, reportId);
     return { ...(await this.store(meta.probeCc, meta.testNameCompact, reportId, stored)), verification };
   }
 
-  /** Refuses (SpoolFullError → 503) before anything is read or written when the spool is short of space. */
+  /**
+   * Refuses before anything is read or written: SpoolFullError (503) when the spool is short of
+   * space, Overloaded (503) when the process is already holding too much memory.
+   */
   private async ensureRoom(bytes: number): Promise<void> {
+    if (bytes === 0) shedOnMemory(this.opts.shedRssBytes ?? 0);
     if (!this.opts.discard) await this.opts.space?.ensureRoom(bytes);
+  }
+
+  /** The body's digest; a body whose parse needs more memory than a thread may use is a 413. */
+  private async digest(body: Buffer): Promise<Digest | DigestRefusal> {
+    // The envelope is a JSON object: anything else is refused before any parsing.
+    const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+    const first = body.findIndex((b, i) => i >= bom && b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+    if (first < 0 || body[first] !== 0x7b) throw incorrectFormat("request body is not a JSON object");
+    try {
+      return await this.parser.digest(body);
+    } catch (err) {
+      if (err instanceof ParseTooCostly) throw new IntakeError(413, "request body too large", { message: err.message });
+      throw err;
+    }
+  }
+
+  /** Stops the parse thread (at shutdown). */
+  async close(): Promise<void> {
+    await this.parser.close();
   }
 
   private async readBody(req: Request): Promise<Buffer> {

@@ -14,6 +14,8 @@ const MetadataSchema = z.looseObject({
   software_name: z.string().regex(NAME, { error: "must match [0-9A-Za-z_.+-]+" }),
   software_version: z.string().regex(NAME, { error: "must match [0-9A-Za-z_.+-]+" }),
   report_id: z.string().max(200).nullish(),
+  // Read only to name a derived report id (report-id.ts); any other value is ignored, not refused.
+  test_start_time: z.unknown().optional(),
 });
 
 export interface MeasurementMetadata {
@@ -27,6 +29,8 @@ export interface MeasurementMetadata {
   softwareName: string;
   softwareVersion: string;
   reportId: string | null;
+  /** test_start_time when it is a string ("YYYY-MM-DD hh:mm:ss" in real measurements). */
+  testStartTime: string | null;
 }
 
 export function measurementMetadata(content: unknown): MeasurementMetadata {
@@ -52,5 +56,6 @@ export function measurementMetadata(content: unknown): MeasurementMetadata {
     softwareName: m.software_name,
     softwareVersion: m.software_version,
     reportId: m.report_id ?? null,
+    testStartTime: typeof m.test_start_time === "string" ? m.test_start_time : null,
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { incorrectFormat, IntakeError } from "./errors";
 
 // report_id: `{UTC %Y%m%dT%H%M%SZ}_{test name without "_"}_{CC}_{ASN}_n{collector}_{16 chars}`, the
@@ -24,6 +24,33 @@ export function generateReportIds(testNames: readonly string[], cc: string, asn:
   // 12 bytes are exactly 16 base64 characters: one encoding of all the bytes, cut every 16.
   const random = randomBytes(12 * testNames.length).toString("base64").replace(/[+/]/g, "o");
   return testNames.map((name, i) => `${time}_${name.replace(/_/g, "")}_${cc}_${asn}_n${collectorId}_${random.slice(i * 16, i * 16 + 16)}`);
+}
+
+/** "YYYY-MM-DD hh:mm:ss" (the probe's test_start_time) → 20240214T090617Z; null if it is not that. */
+function compactProbeTime(t: string | null): string | null {
+  const m = t === null ? null : /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(t);
+  return m ? `${m[1]}${m[2]}${m[3]}T${m[4]}${m[5]}${m[6]}Z` : null;
+}
+
+/**
+ * The report id given to a measurement that names none (what current probes send to
+ * submit_measurement). It must be the same on every retry of the same submission, or the retry's
+ * stored bytes differ and deduplication cannot recognise it: so it is derived from what the client
+ * sent — the time is the measurement's own test_start_time (the epoch when it has none), the last
+ * part sha256 of the decoded request body instead of random bytes. Different bodies get different
+ * ids; the same body gets the same id on any attempt, on any host.
+ */
+export function derivedReportId(
+  testName: string,
+  cc: string,
+  asn: number,
+  collectorId: string,
+  testStartTime: string | null,
+  clientBody: Uint8Array,
+): string {
+  const time = compactProbeTime(testStartTime) ?? "19700101T000000Z";
+  const digest = createHash("sha256").update(clientBody).digest().subarray(0, 12).toString("base64").replace(/[+/]/g, "o");
+  return `${time}_${testName.replace(/_/g, "")}_${cc}_${asn}_n${collectorId}_${digest}`;
 }
 
 export interface ParsedReportId {

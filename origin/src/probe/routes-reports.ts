@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { OVERLOAD_RETRY_AFTER_S, Overloaded } from "../intake/overload";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { jsonError } from "../http/errors";
@@ -32,10 +33,10 @@ const refused = {
 } as const;
 const submitRefused = {
   ...refused,
-  413: { description: "body larger than MAX_SUBMISSION_BYTES (after decoding)", content: { "application/json": { schema: ErrorBody } } },
+  413: { description: "body larger than MAX_SUBMISSION_BYTES (after decoding), or one whose JSON needs more memory to parse than a submission may use", content: { "application/json": { schema: ErrorBody } } },
   415: { description: "unsupported Content-Encoding", content: { "application/json": { schema: ErrorBody } } },
   503: {
-    description: "the measurement could not be stored now (spool short of space, or a disk error); Retry-After says when to try again — the probe keeps it",
+    description: "the measurement could not be taken now (spool short of space, a disk error, or the origin shedding load: memory above INTAKE_SHED_RSS_MB or too much waiting to be parsed); Retry-After says when to try again — the probe keeps it",
     headers: { "Retry-After": { schema: { type: "string" } } },
     content: { "application/json": { schema: ErrorBody } } },
 } as const;
@@ -156,6 +157,16 @@ async function accept(c: Context<AppEnv>, work: () => Promise<Accepted>) {
       return jsonError(c, 503, "measurement could not be stored", {
         reason: "spool_full",
         retry_after_s: SPOOL_FULL_RETRY_AFTER_S,
+        request_id: c.get("requestId"),
+      });
+    }
+    if (err instanceof Overloaded) {
+      log.warn({ req_id: c.get("requestId"), reason: err.reason, detail: err.message }, "submission shed: origin overloaded");
+      if (!c.req.raw.bodyUsed) closeAfterReply(c);
+      c.header("Retry-After", String(OVERLOAD_RETRY_AFTER_S));
+      return jsonError(c, 503, "server busy, retry later", {
+        reason: err.reason,
+        retry_after_s: OVERLOAD_RETRY_AFTER_S,
         request_id: c.get("requestId"),
       });
     }

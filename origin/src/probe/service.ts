@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/clickhouse";
 import { AnonCredService, INSTALL_HINT, type Verification } from "../anoncred/service";
 import { Intake, type VerifySubmission } from "../intake/intake";
+import { DEFAULT_PARSE_POOL, ParsePool } from "../intake/parse/pool";
 import { metrics } from "../metrics/registry";
 import type { Spool } from "../intake/spool";
 import type { SpoolSpace } from "../intake/spool-space";
@@ -68,6 +69,8 @@ export async function openProbeServices(config: Config, db: Database, spool: Spo
     maxBytes: config.maxSubmissionBytes,
     discard: config.probe.intakeDiscard,
     space,
+    shedRssBytes: config.probe.shedRssBytes,
+    parser: new ParsePool({ ...DEFAULT_PARSE_POOL, heapMb: config.probe.parseHeapMb, maxQueuedBytes: config.probe.parseQueueBytes }),
   });
   return { tokens, files, testLists, testListQueries, intake, anoncred, anoncredOff };
 }

@@ -4,7 +4,9 @@
 //   count-driver.ts ACKED_FILE   ACKED_FILE: JSON [{uid, sha256}] of every acknowledged measurement
 // Prints `RESULT <json>` (a StoredCount) as the last stdout line.
 // Besides "is every acknowledged uid stored", it counts by content: a measurement stored under two
-// uids (a retry whose first write succeeded but whose 200 was lost) is one measurement twice.
+// uids (a retry whose first write succeeded but whose 200 was lost) is one measurement twice. And by
+// measurement, report_id left out: a retry stored under a report id the server made up afresh has
+// other bytes, but it is still the same measurement twice (`measurementDuplicates`).
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createGunzip } from "node:zlib";
@@ -12,10 +14,21 @@ import { extract } from "tar-stream";
 import { createBlobStore } from "../../../origin/src/blobstore";
 import { loadConfig } from "../../../origin/src/config";
 import { openDatabase, queryRows } from "../../../origin/src/db/clickhouse";
+import { parsePostFile } from "../../../origin/src/intake/post-file";
 import { Spool } from "../../../origin/src/intake/spool";
 import type { StoredCount } from "./stored";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** The measurement a .post file holds, whatever report id it was stored under. */
+function measurementKey(bytes: Uint8Array): string {
+  try {
+    const { measurement } = parsePostFile(bytes);
+    return sha256(Buffer.from(JSON.stringify({ ...measurement, report_id: null })));
+  } catch {
+    return sha256(bytes);
+  }
+}
 
 /** sha256 of the bytes → the uids that hold them. */
 function addContent(byContent: Map<string, Set<string>>, sha: string, uid: string) {
@@ -25,7 +38,7 @@ function addContent(byContent: Map<string, Set<string>>, sha: string, uid: strin
 }
 
 /** uid → sha256 of each occurrence, for every `<hourdir>/<uid>.post` member of every postcan. */
-async function postcanMembers(tarGz: Uint8Array, into: Map<string, string[]>): Promise<void> {
+async function postcanMembers(tarGz: Uint8Array, into: Map<string, string[]>, byMeasurement: Map<string, Set<string>>): Promise<void> {
   const ex = extract();
   const done = new Promise<void>((resolve, reject) => {
     ex.on("entry", (header, stream, next) => {
@@ -33,7 +46,11 @@ async function postcanMembers(tarGz: Uint8Array, into: Map<string, string[]>): P
       stream.on("data", (c: unknown) => void chunks.push(c as Buffer));
       stream.on("end", () => {
         const m = /\/([^/]+)\.post$/.exec(header.name);
-        if (m) into.set(m[1]!, [...(into.get(m[1]!) ?? []), sha256(Buffer.concat(chunks))]);
+        if (m) {
+          const data = Buffer.concat(chunks);
+          into.set(m[1]!, [...(into.get(m[1]!) ?? []), sha256(data)]);
+          addContent(byMeasurement, measurementKey(data), m[1]!);
+        }
         next();
       });
       stream.on("error", reject);
@@ -57,13 +74,14 @@ async function main() {
   try {
     // The archive: every postcan member, so a measurement archived twice shows up.
     const archive = new Map<string, string[]>();
+    const byMeasurement = new Map<string, Set<string>>();
     let postcans = 0;
     for await (const info of blobs.list("raw/")) {
       if (!info.key.endsWith(".tar.gz")) continue;
       postcans++;
       const data = await blobs.get(info.key);
       if (!data) throw new Error(`listed but absent: ${info.key}`);
-      await postcanMembers(data, archive);
+      await postcanMembers(data, archive, byMeasurement);
     }
     let archiveDuplicates = 0;
     for (const shas of archive.values()) archiveDuplicates += shas.length - 1;
@@ -74,11 +92,16 @@ async function main() {
     for (const hourDir of await spool.listHourDirs()) {
       for (const uid of await spool.listFiles(hourDir)) {
         const data = await spool.read(hourDir, uid);
-        if (data) addContent(byContent, sha256(data), uid);
+        if (data) {
+          addContent(byContent, sha256(data), uid);
+          addContent(byMeasurement, measurementKey(data), uid);
+        }
       }
     }
     let retryDuplicates = 0;
     for (const uids of byContent.values()) retryDuplicates += uids.size - 1;
+    let measurementDuplicates = 0;
+    for (const uids of byMeasurement.values()) measurementDuplicates += uids.size - 1;
 
     // The fastpath table, raw (no FINAL): a second row for a uid is a duplicate, merged or not.
     const [totals] = await queryRows<{ raw: number; distinct: number }>(
@@ -127,6 +150,7 @@ async function main() {
       storedContents: byContent.size,
       acknowledgedContents: new Set(acked.map((a) => a.sha256)).size,
       retryDuplicates,
+      measurementDuplicates,
       archivedMeasurements: archive.size,
       postcans,
       missing,

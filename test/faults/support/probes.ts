@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { compress } from "@mongodb-js/zstd";
 import { envelopeAroundMeasurementText } from "../../../origin/src/intake/post-file";
+import { derivedReportId } from "../../../origin/src/intake/report-id";
 import { measurement, openReport } from "../../origin/intake/helpers";
 
 // Probe-like clients for the fault suites: both submission endpoints, three content encodings, and
@@ -9,7 +10,14 @@ import { measurement, openReport } from "../../origin/intake/helpers";
 // 5xx or no answer at all stays on the probe and is submitted again later). A 4xx would make a probe
 // drop the measurement, so here it fails the test.
 
-export type Endpoint = "report" | "submit";
+/**
+ * report: POST /report/{id}, the measurement names its report (mobile path).
+ * submit: POST /api/v1/submit_measurement, the measurement names its report.
+ * current: POST /api/v1/submit_measurement exactly as current probes send it — the measurement as a
+ * JSON string with `"report_id":""`, and the anonymous-credential fields null (probe-contract.md).
+ * The server names the report (derived from the body, report-id.ts), so `reportId` is that name.
+ */
+export type Endpoint = "report" | "submit" | "current";
 export type Encoding = "identity" | "gzip" | "zstd";
 export const ENCODINGS: Encoding[] = ["identity", "gzip", "zstd"];
 
@@ -48,29 +56,37 @@ export async function openReports(base: string, n: number): Promise<string[]> {
 
 /**
  * Submission number `i` in report `reportId`: endpoint and encoding cycle with i (so every pair
- * occurs), `padBytes` makes it larger. The measurement names its report, so both endpoints keep it.
+ * occurs), `padBytes` makes it larger. For "report" and "submit" the measurement names its report.
  */
-export async function makeSubmission(reportId: string, i: number, padBytes = 0): Promise<Submission> {
+export async function makeSubmission(reportId: string, i: number, padBytes = 0, endpoints: Endpoint[] = ["report", "submit"]): Promise<Submission> {
   const [, , cc, asn] = reportId.split("_");
-  const msm = measurement(reportId, {
+  const endpoint = endpoints[i % endpoints.length]!;
+  const encoding = ENCODINGS[Math.floor(i / endpoints.length) % 3]!;
+  const msm = measurement(endpoint === "current" ? undefined : reportId, {
     input: `https://example.org/${reportId.slice(-8)}/${i}`,
     probe_cc: cc,
     probe_asn: `AS${asn}`,
+    ...(endpoint === "current" ? { report_id: "" } : {}),
     ...(padBytes ? { pad: "p".repeat(padBytes) } : {}),
   });
-  const endpoint: Endpoint = i % 2 === 0 ? "report" : "submit";
-  const encoding = ENCODINGS[Math.floor(i / 2) % 3]!;
   let body: Buffer;
   let stored: Buffer;
+  let rid = reportId;
   if (endpoint === "report") {
     body = stored = Buffer.from(JSON.stringify({ format: "json", content: msm }));
-  } else {
+  } else if (endpoint === "submit") {
     const text = JSON.stringify(msm);
     body = Buffer.from(JSON.stringify({ format: "json", content: text }));
     stored = envelopeAroundMeasurementText(text, reportId);
+  } else {
+    const text = JSON.stringify(msm);
+    body = Buffer.from(JSON.stringify({ format: "json", content: text, nym: null, zkp_request: null, manifest_version: null, protocol_version: null }));
+    // The origin's rule (COLLECTOR_ID defaults to 1 in the fault suites); the count checks the bytes.
+    rid = derivedReportId(msm.test_name, cc!, Number(asn), "1", msm.test_start_time, body);
+    stored = envelopeAroundMeasurementText(text, rid);
   }
   const sent = encoding === "gzip" ? gzipSync(body) : encoding === "zstd" ? Buffer.from(await compress(body)) : body;
-  return { endpoint, encoding, reportId, path: endpoint === "report" ? `/report/${reportId}` : "/api/v1/submit_measurement", sent, stored };
+  return { endpoint, encoding, reportId: rid, path: endpoint === "report" ? `/report/${reportId}` : "/api/v1/submit_measurement", sent, stored };
 }
 
 export interface Outcome {

@@ -28,6 +28,8 @@ export interface StoredCount {
   acknowledgedContents: number;
   /** Uids beyond the first for one content: the same measurement stored again under a new uid. */
   retryDuplicates: number;
+  /** Uids beyond the first for one measurement, its report_id left out (a retry under a new report id). */
+  measurementDuplicates: number;
   archivedMeasurements: number;
   postcans: number;
   /** The first few acknowledged uids that are not stored, and why. */
@@ -62,6 +64,7 @@ export function expectNothingLost(suite: string, scenario: string, c: StoredCoun
     fastpath_uids: c.distinctRows,
     archive_duplicates: c.archiveDuplicates,
     retry_duplicates: c.retryDuplicates,
+    measurement_duplicates: c.measurementDuplicates,
     ...extra,
   });
   expect(c.missing, "acknowledged but not stored").toEqual([]);

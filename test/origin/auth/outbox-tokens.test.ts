@@ -37,6 +37,14 @@ function outboxFiles(): string[] {
 }
 
 async function loginViaOutbox(email: string): Promise<string> {
+  const token = await linkViaOutbox(email);
+  const l = await get(`/api/v1/user_login?k=${encodeURIComponent(token)}`);
+  expect(l.status).toBe(200);
+  return l.json.bearer as string;
+}
+
+/** Asks for a login link and returns the token from the emailed message, unused. */
+async function linkViaOutbox(email: string): Promise<string> {
   const before = new Set(outboxFiles());
   const r = await fetch(`${origin.url}/api/v1/user_register`, {
     method: "POST",
@@ -48,10 +56,7 @@ async function loginViaOutbox(email: string): Promise<string> {
   expect(added).toHaveLength(1);
   const raw = readFileSync(path.join(outbox, added[0]!), "utf8");
   expect(raw).toMatch(new RegExp(`^To: ${email.replace(/[.+]/g, "\\$&")}$`, "m"));
-  const token = loginLinkFrom(raw).searchParams.get("token")!;
-  const l = await get(`/api/v1/user_login?k=${encodeURIComponent(token)}`);
-  expect(l.status).toBe(200);
-  return l.json.bearer as string;
+  return loginLinkFrom(raw).searchParams.get("token")!;
 }
 
 describe("outbox transport (default)", () => {
@@ -87,6 +92,48 @@ describe("outbox transport (default)", () => {
       expect(r.json).toEqual({ error });
     }
     expect((await get("/api/v1/user_login")).status).toBe(400);
+  });
+});
+
+describe("login links: one login each, and none after an expunge", () => {
+  const LINK_USER = "erin@example.org";
+
+  it("a link logs in once; the second exchange (also concurrent ones) is refused with 401 JSON", async () => {
+    const token = await linkViaOutbox(LINK_USER);
+    const k = `/api/v1/user_login?k=${encodeURIComponent(token)}`;
+    const first = await get(k);
+    expect(first.status).toBe(200);
+    expect(await get(k)).toEqual({ status: 401, json: { error: "Login link already used" } });
+    // Racing exchanges of a fresh link: exactly one session.
+    const raced = await linkViaOutbox(LINK_USER);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => get(`/api/v1/user_login?k=${encodeURIComponent(raced)}`)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401]);
+    // Another link for the same address still works: it is the link that is spent, not the account.
+    expect((await get(`/api/v1/user_login?k=${encodeURIComponent(await linkViaOutbox(LINK_USER))}`)).status).toBe(200);
+  });
+
+  it("a link emailed before set_session_expunge no longer logs in; one emailed after it does", async () => {
+    const admin = await loginViaOutbox(ADMIN);
+    const before = await linkViaOutbox(LINK_USER);
+    const r = await fetch(`${origin.url}/api/v1/set_session_expunge`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ email_address: LINK_USER }),
+    });
+    expect(r.status).toBe(200);
+    expect(await get(`/api/v1/user_login?k=${encodeURIComponent(before)}`)).toEqual({ status: 401, json: { error: "Invalid credentials" } });
+    // The threshold is the next whole second: a link asked for after it works.
+    await new Promise((res) => setTimeout(res, 1100));
+    expect((await get(`/api/v1/user_login?k=${encodeURIComponent(await linkViaOutbox(LINK_USER))}`)).status).toBe(200);
+  });
+
+  it("a well-signed link without a jti (not one we issue) is refused", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const accountId = decodeClaims(await loginViaOutbox(LINK_USER)).account_id as string;
+    const noJti = await mintToken({ aud: "register", accountId, extra: { redirect_to: "https://test-lists.ooni.org/" }, iat: now, nbf: now, exp: now + 600 });
+    expect((await get(`/api/v1/user_login?k=${encodeURIComponent(noJti)}`)).status).toBe(401);
+    const withJti = await mintToken({ aud: "register", accountId, extra: { redirect_to: "https://test-lists.ooni.org/", jti: "minted-by-the-test-0001" }, iat: now, nbf: now, exp: now + 600 });
+    expect((await get(`/api/v1/user_login?k=${encodeURIComponent(withJti)}`)).status).toBe(200);
   });
 });
 

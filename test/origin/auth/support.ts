@@ -94,6 +94,8 @@ export interface MintOptions {
   exp?: number;
   loginTime?: number;
   omit?: string[];
+  /** More claims (e.g. a login link's redirect_to and jti). */
+  extra?: Record<string, unknown>;
 }
 
 /** Signs a session-shaped token the way a forger (or the origin itself) would. */
@@ -107,6 +109,7 @@ export async function mintToken(o: MintOptions = {}): Promise<string> {
     iat: o.iat ?? now,
     nbf: o.nbf ?? now,
     exp: o.exp ?? now + 3600,
+    ...o.extra,
   };
   for (const k of o.omit ?? []) delete claims[k];
   return new SignJWT(claims)

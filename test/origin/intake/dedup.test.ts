@@ -4,6 +4,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Intake } from "../../../origin/src/intake/intake";
+import { parsePostFile } from "../../../origin/src/intake/post-file";
 import { bodyHash16, formatMeasurementUid, previousHourDir } from "../../../origin/src/intake/measurement-uid";
 import { generateReportId } from "../../../origin/src/intake/report-id";
 import { Spool } from "../../../origin/src/intake/spool";
@@ -92,14 +93,28 @@ describe("idempotent submission", () => {
     expect(postFiles(root)).toHaveLength(3);
   });
 
-  it("submit_measurement without a report_id cannot be deduplicated: a fresh report_id makes other bytes each time", async () => {
-    const { root, intake } = await setup();
-    const sm = JSON.stringify({ format: "json", content: JSON.stringify(measurement({ report_id: undefined })) });
-    const a = await intake.submitMeasurement(post(sm));
-    const b = await intake.submitMeasurement(post(sm));
-    expect(b.reportId).not.toBe(a.reportId);
-    expect(b.measurementUid).not.toBe(a.measurementUid);
-    expect(postFiles(root)).toHaveLength(2);
+  it("submit_measurement without a report_id (current probes' shape, absent or \"\"): a retry gets the same report id and uid", async () => {
+    const { root, intake, clock } = await setup();
+    const current = (m: Record<string, unknown>) =>
+      JSON.stringify({ format: "json", content: JSON.stringify(m), nym: null, zkp_request: null, manifest_version: null, protocol_version: null });
+    const empty = current(measurement({ report_id: "", input: "https://empty.example/" }));
+    const absent = current(measurement({ report_id: undefined, input: "https://absent.example/" }));
+    const a = await intake.submitMeasurement(post(empty));
+    clock.set("2024-02-14T10:40:00.000Z"); // a later attempt, other second: the id must not depend on it
+    const b = await intake.submitMeasurement(post(gzipSync(Buffer.from(empty)), { "content-encoding": "gzip" }));
+    expect(b).toMatchObject({ measurementUid: a.measurementUid, reportId: a.reportId, duplicate: true });
+    // The id is named after the measurement's own test_start_time, and differs between measurements.
+    expect(a.reportId).toMatch(/^20240214T090617Z_webconnectivity_IT_30722_n3_[A-Za-z0-9]{16}$/);
+    const c = await intake.submitMeasurement(post(absent));
+    const d = await intake.submitMeasurement(post(absent));
+    expect(d).toMatchObject({ measurementUid: c.measurementUid, reportId: c.reportId, duplicate: true });
+    expect(c.reportId).not.toBe(a.reportId);
+    // An object content with report_id "" gets the derived id inserted in the envelope, and dedups too.
+    const obj = JSON.stringify({ format: "json", content: measurement({ report_id: "", input: "https://obj.example/" }) });
+    const e = await intake.submitMeasurement(post(obj));
+    expect(await intake.submitMeasurement(post(obj))).toMatchObject({ measurementUid: e.measurementUid, duplicate: true });
+    expect(parsePostFile(e.stored).reportId).toBe(e.reportId);
+    expect(postFiles(root)).toHaveLength(3);
   });
 
   it("a retry across the hour boundary finds the previous hour's file; two hours later it is stored anew", async () => {

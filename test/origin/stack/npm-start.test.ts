@@ -120,6 +120,24 @@ describe("npm start: the whole system on embedded defaults", () => {
     expect(echoed).toBe("XYZW / HTTP/1.1\n\r");
   });
 
+  it("takes the client address as production does: a client's own CF-Connecting-IP is ignored", async () => {
+    // The fixture GeoIP places 127.0.0.0/8 in IT (AS30722) and 198.51.100.0/24 in US (AS7922).
+    const checkIn = async (headers: Record<string, string>) => {
+      const res = await fetch(`${edge}/api/v1/check-in`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({
+          charging: true, on_wifi: true, platform: "linux", probe_asn: "AS0", probe_cc: "ZZ", run_type: "timed",
+          software_name: "miniooni", software_version: "0.1.0-dev", web_connectivity: { category_codes: [] },
+        }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { probe_cc: string; probe_asn: string };
+    };
+    expect(await checkIn({})).toMatchObject({ probe_cc: "IT", probe_asn: "AS30722" });
+    expect(await checkIn({ "cf-connecting-ip": "198.51.100.7" })).toMatchObject({ probe_cc: "IT", probe_asn: "AS30722" });
+  });
+
   it("stops every process on SIGTERM", async () => {
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     child.kill("SIGTERM");

@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
+import { threadSource } from "../../thread-source";
 import type { FingerprintLists, FromWorker, ToWorker } from "./protocol";
 import type { ItemResult, ScoreItem } from "./score-item";
 
@@ -28,27 +27,8 @@ interface Slot {
 /** Tasks handed to one thread at once: one running, one waiting in its message queue. */
 const PER_THREAD = 2;
 
-/**
- * How to start a thread on the worker module. The origin runs TypeScript through tsx; a worker
- * thread does not inherit tsx's module hooks on Node 20, so a .ts entry is loaded by a tiny
- * bootstrap that registers tsx inside the thread first.
- */
 function workerSource(): { source: string | URL; eval: boolean } {
-  const entry = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
-  if (!entry.pathname.endsWith(".ts")) return { source: entry, eval: false };
-  const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
-  let api: string;
-  if (typeof resolve === "function") {
-    api = resolve("tsx/esm/api");
-  } else {
-    // Test runners that rewrite import.meta: the package's ESM entry, found next to its CJS one.
-    api = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  }
-  const source =
-    `import(${JSON.stringify(api)})` +
-    `.then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })` +
-    `.catch((err) => { console.error(err); process.exit(70); });`;
-  return { source, eval: true };
+  return threadSource(new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url));
 }
 
 export class ScoringPool {
