@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { createRouter } from "../http/router";
+import { boundedBody } from "../http/body-limit";
 import { jsonError } from "../http/errors";
 import { IntakeError } from "../intake/errors";
 
@@ -33,12 +33,9 @@ export function closeAfterReply(c: Context) {
 }
 
 /** JSON bodies of probe calls are small: a check-in is well under 1 KiB. */
-export const smallJsonBody = bodyLimit({
-  maxSize: 64 * 1024,
-  onError: (c) => {
-    closeAfterReply(c);
-    return jsonError(c, 413, "request body too large", { limit_bytes: 64 * 1024 });
-  },
+export const smallJsonBody = boundedBody(64 * 1024, (c) => {
+  closeAfterReply(c);
+  return jsonError(c, 413, "request body too large", { limit_bytes: 64 * 1024 });
 });
 
 export const noStore = { "Cache-Control": "no-store" } as const;

@@ -111,6 +111,32 @@ describe("check-in", () => {
     expect(r.status).toBe(status);
     expect(typeof r.json.error).toBe("string");
   });
+
+  // A declared Content-Length is checked from the header alone (the body read once, directly); a
+  // chunked body has no length to check, so it is counted as it streams: both paths, same answers.
+  it("reads a chunked body (no Content-Length) as well, under the same cap", async () => {
+    const chunked = async (text: string) => {
+      const res = await fetch(`${origin.url}/api/v1/check-in`, {
+        method: "POST",
+        headers: { "user-agent": UA, "content-type": "application/json" },
+        body: new ReadableStream({
+          start(c) {
+            const bytes = new TextEncoder().encode(text);
+            for (let i = 0; i < bytes.length; i += 16_384) c.enqueue(bytes.subarray(i, i + 16_384));
+            c.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const ok = await chunked(JSON.stringify({ ...checkInBody, probe_cc: "IT", probe_asn: "AS30722" }));
+    expect(ok.status).toBe(200);
+    expect(ok.json.tests.web_connectivity.report_id).toMatch(/_webconnectivity_IT_30722_n1_/);
+    const big = await chunked(JSON.stringify({ platform: "x".repeat(200_000) }));
+    expect(big.status).toBe(413);
+    expect(big.json).toMatchObject({ error: "request body too large", limit_bytes: 65536 });
+  });
 });
 
 describe("discovery", () => {
