@@ -23,7 +23,7 @@ export interface RequestSite {
   baseUrl: string | null;
 }
 
-function ipBucket(ip: string): number {
+export function ipBucket(ip: string): number {
   const v = isIP(ip);
   if (v === 4) return ip.split(".").reduce((acc, o) => (acc * 256 + Number(o)) % 100, 0);
   if (v === 6) {
