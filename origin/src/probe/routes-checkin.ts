@@ -51,6 +51,7 @@ const CheckInResponse = z
   .openapi("CheckInResponse");
 
 function categoryList(v: string | string[] | undefined | null): string[] {
+  if (v == null || v.length === 0) return []; // what nearly every probe sends: no filter
   const list = typeof v === "string" ? v.split(",") : (v ?? []);
   return [...new Set(list.map((c) => c.trim().toUpperCase()).filter((c) => c !== ""))];
 }
