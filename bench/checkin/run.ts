@@ -10,6 +10,8 @@
 //
 //   node --import tsx bench/checkin/run.ts
 //   BENCH_SECONDS=6 BENCH_LEVELS=1,16,64 node --import tsx bench/checkin/run.ts
+//   ORIGIN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_LEVELS=64 node --import tsx bench/checkin/run.ts
+//     (the origin writes a V8 CPU profile when it stops: where a request's time goes)
 
 import { existsSync, readFileSync } from "node:fs";
 import { Agent, fetch as undiciFetch } from "undici";

@@ -31,11 +31,16 @@ export interface OriginOptions {
   startTimeoutMs?: number;
 }
 
+/** Extra node flags for the origin, e.g. ORIGIN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under a bench. */
+function nodeArgs(): string[] {
+  return (process.env.ORIGIN_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+}
+
 export async function startOriginProcess(opts: OriginOptions = {}): Promise<OriginProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "ooni-edge-origin-"));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(repoRoot, "origin/src/cli.ts"), "serve", "--port", String(opts.port ?? 0), "--host", "127.0.0.1"],
+    [...nodeArgs(), "--import", "tsx", path.join(repoRoot, "origin/src/cli.ts"), "serve", "--port", String(opts.port ?? 0), "--host", "127.0.0.1"],
     {
       cwd: repoRoot,
       env: {

@@ -2,21 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { formatAsn } from "../geoip/geoip";
 import { jsonError } from "../http/errors";
 import { generateReportIds } from "../intake/report-id";
+import { checkInAnswerJson, confJson } from "./checkin-answer";
 import { createProbeRouter, noStore, smallJsonBody } from "./router";
 import { errors, TestHelpers, TestListUrl } from "./schemas";
 import { siteOf } from "./site";
-import { testHelpersFor } from "./test-helpers";
 import { probeTime } from "./tokens";
-
-// The flags upstream's check-in always sends (ooni/backend ooniapi/services/ooniprobe
-// probe_services.py), so a services.json written before one existed still gets it; the file's own
-// `features` win. `webconnectivity_0.5` makes the probe run the newer web_connectivity (LTE).
-const UPSTREAM_FEATURES: Readonly<Record<string, boolean>> = {
-  torsf_enabled: false,
-  vanilla_tor_enabled: false,
-  openvpn_enabled: false,
-  "webconnectivity_0.5": true,
-};
 
 // POST /api/v1/check-in: where the probe learns its network (from our GeoIP of its address), gets
 // its web_connectivity URLs and a report_id per test. GET /api/v1/test-list/urls: the same URL
@@ -61,6 +51,7 @@ const CheckInResponse = z
   .openapi("CheckInResponse");
 
 function categoryList(v: string | string[] | undefined | null): string[] {
+  if (v == null || v.length === 0) return []; // what nearly every probe sends: no filter
   const list = typeof v === "string" ? v.split(",") : (v ?? []);
   return [...new Set(list.map((c) => c.trim().toUpperCase()).filter((c) => c !== ""))];
 }
@@ -162,22 +153,19 @@ export function checkInRoutes() {
     if (list.source !== "prioritized") log.info({ cc, asn, source: list.source, urls: list.count }, "check-in test list from fallback");
 
     const reportIds = generateReportIds(CHECK_IN_TESTS, cc, asn, config.collectorId);
-    const services = probe.files.services.get();
-    const head: Omit<z.infer<typeof CheckInResponse>, "tests"> = {
-      v: 1 as const,
-      probe_cc: geo.cc,
-      probe_asn: geoAsn,
-      probe_network_name: geo.as_name,
-      utc_time: probeTime(new Date()),
-      conf: { features: { ...UPSTREAM_FEATURES, ...services.features }, test_helpers: testHelpersFor(services, siteOf(c)) },
-    };
-    // `tests` comes last, written out here so that the URL list goes in already serialized (the
-    // snapshot keeps each URL's JSON): serializing 100 URL objects per check-in was a large share
-    // of its cost. The shape is CheckInResponse's, as the probe-services tests check.
-    const tests = CHECK_IN_TESTS.map(
-      (name, i) => `"${name}":{"report_id":${JSON.stringify(reportIds[i])}${name === "web_connectivity" ? `,"urls":${list.json}` : ""}}`,
-    ).join(",");
-    const text = `${JSON.stringify(head).slice(0, -1)},"tests":{${tests}}}`;
+    // Written as text from cached pieces (checkin-answer.ts), the URL list already serialized in
+    // the snapshot; the shape is CheckInResponse's, as the probe-services tests check.
+    const text = checkInAnswerJson({
+      probeCc: geo.cc,
+      probeAsn: geoAsn,
+      networkName: geo.as_name,
+      utcTime: probeTime(new Date()),
+      conf: confJson(probe.files.services.get(), siteOf(c)),
+      testNames: CHECK_IN_TESTS,
+      reportIds,
+      urlsFor: "web_connectivity",
+      urlsJson: list.json,
+    });
     return c.body(text, 200, { ...noStore, "Content-Type": "application/json" }) as never;
   });
 

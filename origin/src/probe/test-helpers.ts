@@ -29,7 +29,7 @@ export interface RequestSite {
   bridgeLegacy?: BridgeLegacyHelpers | null;
 }
 
-function ipBucket(ip: string): number {
+export function ipBucket(ip: string): number {
   const v = isIP(ip);
   if (v === 4) return ip.split(".").reduce((acc, o) => (acc * 256 + Number(o)) % 100, 0);
   if (v === 6) {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOriginProcess, type OriginProcess } from "../../support/origin-process";
 
@@ -111,6 +112,40 @@ describe("check-in", () => {
     const r = await call("/api/v1/check-in", { body });
     expect(r.status).toBe(status);
     expect(typeof r.json.error).toBe("string");
+  });
+
+  // A declared Content-Length is checked from the header alone (the body read once, directly); a
+  // chunked body has no length to check, so it is counted as it streams: both paths, same answers.
+  it("reads a chunked body (no Content-Length) as well, under the same cap", async () => {
+    // node:http rather than fetch: a refusal sent before the whole body is read may break the
+    // upload (EPIPE) after the answer arrived, which fetch reports as a failure; the answer is what counts.
+    const chunked = (text: string) =>
+      new Promise<{ status: number; json: any }>((resolve, reject) => {
+        const req = request(`${origin.url}/api/v1/check-in`, {
+          method: "POST",
+          headers: { "user-agent": UA, "content-type": "application/json", "transfer-encoding": "chunked" },
+        });
+        let answered = false;
+        req.on("response", (res) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          res.on("data", (b: Buffer) => chunks.push(b));
+          res.on("end", () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
+          res.on("error", reject);
+        });
+        req.on("error", (err) => {
+          if (!answered) reject(err);
+        });
+        const bytes = Buffer.from(text, "utf8");
+        for (let i = 0; i < bytes.length; i += 16_384) req.write(bytes.subarray(i, i + 16_384));
+        req.end();
+      });
+    const ok = await chunked(JSON.stringify({ ...checkInBody, probe_cc: "IT", probe_asn: "AS30722" }));
+    expect(ok.status).toBe(200);
+    expect(ok.json.tests.web_connectivity.report_id).toMatch(/_webconnectivity_IT_30722_n1_/);
+    const big = await chunked(JSON.stringify({ platform: "x".repeat(200_000) }));
+    expect(big.status).toBe(413);
+    expect(big.json).toMatchObject({ error: "request body too large", limit_bytes: 65536 });
   });
 });
 

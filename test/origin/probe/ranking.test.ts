@@ -60,4 +60,12 @@ describe("generateReportIds", () => {
       expect(parseReportId(id)).toMatchObject({ testName: names[i]!.replace(/_/g, ""), cc: "IT", asn: 30722 });
     });
   });
+
+  it("never repeats randomness across calls (the random bytes come from a pool refilled as it runs out)", () => {
+    const names = Array.from({ length: 21 }, (_, i) => `test_${i}`);
+    const seen = new Set<string>();
+    // 1,000 check-ins' worth: several pool refills.
+    for (let k = 0; k < 1000; k++) for (const id of generateReportIds(names, "IT", 30722, "3")) seen.add(id.slice(-16));
+    expect(seen.size).toBe(21_000);
+  });
 });
