@@ -13,6 +13,7 @@ import { authRoutes } from "./auth/routes";
 import { redactPath } from "./auth/redact";
 import { quotaMiddleware, quotaRoutes } from "./quotas";
 import { aggregationRoutes } from "./aggregation/route";
+import { pipelineApiRoutes } from "./pipeline-api";
 import { statsRoutes } from "./stats";
 import { apiDocsRoutes } from "./openapi/docs-routes";
 import { probeRoutes } from "./probe/routes";
@@ -66,6 +67,7 @@ export function createApp(services: Services) {
   app.route("/", authRoutes(services.config.accounts.redirectOrigins));
   app.route("/", quotaRoutes());
   app.route("/", aggregationRoutes());
+  app.route("/", pipelineApiRoutes());
   app.route("/", statsRoutes());
   app.route("/", probeRoutes());
   app.route("/", measurementRoutes());

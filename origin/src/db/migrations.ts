@@ -1,4 +1,6 @@
 import type { Database } from "./clickhouse";
+import { CREATE_ANALYSIS_WEB_MEASUREMENT } from "../analysis/table";
+import { CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL } from "../observations/columns";
 
 // Versioned, idempotent schema migrations. Every statement is safe to run again (IF NOT EXISTS),
 // so several origin processes starting at once against one server, or a crash half-way through a
@@ -333,6 +335,12 @@ export const migrations: Migration[] = [
     version: 4,
     name: "asnmeta_tmp staging table",
     statements: ["CREATE TABLE IF NOT EXISTS asnmeta_tmp AS asnmeta"],
+  },
+  {
+    // OONI Pipeline v5's tables (docs/observations.md), as upstream creates them.
+    version: 5,
+    name: "observations and web analysis",
+    statements: [CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL, CREATE_ANALYSIS_WEB_MEASUREMENT],
   },
 ];
 

@@ -1,3 +1,4 @@
+import { ObservationWriter } from "../observations/writer";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -242,7 +243,7 @@ export const fastpathReprocessCommand: ServicesCommand = {
     const cfg = services.config.fastpath;
     let lastPlain = 0;
     const summary = await reprocess(
-      { blobs: services.blobs, store: new FastpathStore(services.db, cfg.faultClickhouseDownFile) },
+      { blobs: services.blobs, store: new FastpathStore(services.db, cfg.faultClickhouseDownFile, new ObservationWriter(services.db, services.geoip)) },
       {
         prefixes: parsed.prefixes,
         batchRows: parsed.batchRows,

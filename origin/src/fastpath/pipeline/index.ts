@@ -2,8 +2,11 @@ import { readFile } from "node:fs/promises";
 import type { Database } from "../../db/clickhouse";
 import type { Spool } from "../../intake/spool";
 import type { Logger } from "../../logger";
+import { ObservationWriter } from "../../observations/writer";
+import type { IpLookup } from "../../observations/enrich";
 import { buildFingerprintSet, type MatchSemantics } from "../fingerprints";
 import type { FastpathRow } from "../row";
+import type { MeasurementObservations } from "../../observations";
 import { SpoolConsumer, type ConsumerStats } from "./consumer";
 import { FingerprintWatcher } from "./fingerprint-watch";
 import { ScoringPool } from "./pool";
@@ -54,11 +57,13 @@ export interface FastpathDeps {
   db: Database;
   spool: Spool;
   log: Logger;
+  /** For the observation rows' address metadata (the origin's GeoIP); null leaves it empty. */
+  geoip?: IpLookup | null;
 }
 
 /** Starts consuming the spool. Returns at once: fingerprints load and the scan run in the background. */
-export function startFastpath({ config, db, spool, log }: FastpathDeps): FastpathPipeline {
-  const store = new FastpathStore(db, config.faultClickhouseDownFile);
+export function startFastpath({ config, db, spool, log, geoip = null }: FastpathDeps): FastpathPipeline {
+  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip));
   if (config.faultClickhouseDownFile) {
     log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
   }
@@ -134,17 +139,21 @@ async function ensureWith(
   let items: (ScoreItem & { kind: "post" })[] = [];
   let bytes = 0;
   let rows: FastpathRow[] = [];
+  let observations: MeasurementObservations[] = [];
   const insert = async () => {
-    await store.insertRows(rows);
+    await store.insertRows(rows, observations);
     result.scored += rows.length;
     rows = [];
+    observations = [];
   };
   const flush = async () => {
     const results = await score(items);
     results.forEach((r, k) => {
       const uid = items[k]!.uid;
-      if (r.ok) rows.push(r.row);
-      else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
+      if (r.ok) {
+        rows.push(r.row);
+        if (r.observations) observations.push(r.observations);
+      } else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
       else result.unreadable.push(uid);
     });
     items = [];
@@ -173,6 +182,7 @@ async function ensureWith(
 export interface EnsureScoredServices {
   config: { fastpath: FastpathConfig };
   db: Database;
+  geoip?: IpLookup | null;
   spool: Spool;
   fastpath: FastpathPipeline | null;
 }
@@ -192,7 +202,7 @@ export async function ensureScored(
   uids: readonly string[],
 ): Promise<EnsureScoredResult> {
   if (services.fastpath) return services.fastpath.ensureScored(hourDir, uids);
-  const store = new FastpathStore(services.db, services.config.fastpath.faultClickhouseDownFile);
+  const store = new FastpathStore(services.db, services.config.fastpath.faultClickhouseDownFile, new ObservationWriter(services.db, services.geoip ?? null));
   const set = await loadFingerprintSet(store, services.config.fastpath.matching);
   return ensureWith(store, services.spool, hourDir, uids, async (items) => items.map((item) => scoreItem(item, set)));
 }

@@ -1,6 +1,7 @@
 import type { BlobStore } from "../../blobstore";
 import type { MatchSemantics } from "../fingerprints";
 import type { FastpathRow } from "../row";
+import type { MeasurementObservations } from "../../observations";
 import { gzipLines } from "./jsonl";
 import { ScoringPool } from "./pool";
 import type { ScoreItem } from "./score-item";
@@ -100,6 +101,7 @@ export async function reprocess(
   pool.setFingerprints({ dns, http, semantics: opts.semantics, version: "" });
 
   let rows: FastpathRow[] = [];
+  let observations: MeasurementObservations[] = [];
   let inserting: Promise<void> = Promise.resolve();
   let insertError: unknown = null;
   const inFlight = new Set<Promise<void>>();
@@ -108,10 +110,12 @@ export async function reprocess(
   const flush = async (force: boolean) => {
     if (rows.length === 0 || (!force && rows.length < opts.batchRows)) return;
     const batch = rows;
+    const batchObservations = observations;
     rows = [];
+    observations = [];
     await inserting; // one INSERT at a time; the next batch is scored meanwhile
     if (insertError) throw insertError;
-    inserting = withRetry(() => deps.store.insertRows(batch), opts.signal).then(
+    inserting = withRetry(() => deps.store.insertRows(batch, batchObservations), opts.signal).then(
       () => {
         p.rows += batch.length;
       },
@@ -125,8 +129,10 @@ export async function reprocess(
     while (inFlight.size >= pool.capacity) await Promise.race(inFlight);
     const task = pool.score(chunk).then((results) => {
       for (const r of results) {
-        if (r.ok) rows.push(r.row);
-        else {
+        if (r.ok) {
+          rows.push(r.row);
+          if (r.observations) observations.push(r.observations);
+        } else {
           p.unreadable++;
           if (p.unreadable <= 20) opts.onProblem?.(`unreadable line: ${r.error}`);
         }

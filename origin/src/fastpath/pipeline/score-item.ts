@@ -1,6 +1,7 @@
 import type { FingerprintSet } from "../fingerprints";
 import { buildFastpathRow, type FastpathRow } from "../row";
 import { scoreMeasurement } from "../score";
+import { observe, type MeasurementObservations } from "../../observations";
 import { decodeArchivedLine, decodePost, UnreadableMeasurement } from "./decode";
 
 // What a scoring thread does with one unit of work, as a pure function so that the worker, the
@@ -18,7 +19,13 @@ export type ScoreItem =
  * `retryable`: the measurement was not judged (pool closed, thread died): try again later rather
  * than counting it as unreadable.
  */
-export type ItemResult = { ok: true; row: FastpathRow } | { ok: false; error: string; retryable?: boolean };
+/**
+ * `observations`: the measurement's obs_web / obs_web_ctrl rows, for the tests that have them
+ * (docs/observations.md); written in the same batch as the fastpath row.
+ */
+export type ItemResult =
+  | { ok: true; row: FastpathRow; observations?: MeasurementObservations }
+  | { ok: false; error: string; retryable?: boolean };
 
 export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
   try {
@@ -32,7 +39,11 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
       uid = d.measurementUid;
     }
     const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
-    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined }) };
+    const row = buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined });
+    // A measurement the observation rules cannot take apart still gets its fastpath row (upstream
+    // skips it in the observation tables too).
+    const obs = observe(measurement, uid);
+    return obs.kind === "ok" ? { ok: true, row, observations: obs.observations } : { ok: true, row };
   } catch (err) {
     // scoreMeasurement and buildFastpathRow do not throw by design; decoding does, by design.
     if (err instanceof UnreadableMeasurement) return { ok: false, error: err.message };

@@ -1,0 +1,36 @@
+import type { Database } from "../db/clickhouse";
+import { dayWindows, runWebAnalysis } from "../analysis/store";
+import { enrichObservations, type IpLookup } from "./enrich";
+import type { MeasurementObservations } from "./rows";
+
+// Writes a batch of measurements' observations, then their analysis rows. Called by the fastpath's
+// row sink before it inserts the batch's fastpath rows (fastpath/pipeline/store.ts), so the two
+// share batching, retries and backpressure, and "scored" implies "observed and analysed": a failure
+// anywhere fails the batch and the whole batch is retried. Retrying is harmless: the three tables
+// are ReplacingMergeTrees keyed by measurement, and reads use FINAL.
+
+export class ObservationWriter {
+  constructor(
+    private readonly db: Database,
+    private readonly geo: IpLookup | null,
+  ) {}
+
+  async write(batch: readonly MeasurementObservations[]): Promise<void> {
+    const withRows = batch.filter((o) => o.web.length > 0 || o.ctrl.length > 0);
+    if (withRows.length === 0) return;
+    for (const o of withRows) enrichObservations(o, this.geo);
+    const web = withRows.flatMap((o) => o.web);
+    const ctrl = withRows.flatMap((o) => o.ctrl);
+    // Control rows first: the analysis of this batch reads them as ground truth.
+    if (ctrl.length > 0) await this.db.client.insert({ table: "obs_web_ctrl", values: ctrl, format: "JSONEachRow" });
+    if (web.length > 0) await this.db.client.insert({ table: "obs_web", values: web, format: "JSONEachRow" });
+
+    const analysed = withRows.filter((o) => o.web.length > 0);
+    if (analysed.length === 0) return;
+    const uids = analysed.map((o) => o.measurement_uid);
+    const reports = [...new Set(analysed.map((o) => o.web[0]!.report_id))];
+    for (const w of dayWindows(analysed.map((o) => o.web[0]!.measurement_start_time))) {
+      await runWebAnalysis(this.db, { since: w.since, until: w.until, reports, uids });
+    }
+  }
+}
