@@ -1,4 +1,4 @@
-import { DNS_RULES, RULES_VERSION, TCP_RULES, TLS_RULES, evidenceSql, outcomeSql, ruleIdSql } from "./rules";
+import { DNS_RULES, RULES_VERSION, TCP_RULES, TLS_RULES, layerSql } from "./rules";
 import { ANALYSIS_COLUMNS } from "./table";
 
 // The web analysis as one INSERT … SELECT over obs_web and obs_web_ctrl, with upstream's semantics
@@ -25,7 +25,8 @@ export interface AnalysisScope {
   probeCc?: string[];
 }
 
-const PER_ROW = `
+/** Per observation row: what the rules compare. */
+const INPUTS = `
   hasAny(union_tls_consistent_ips, dns_answers) AS dns_tls_consistent,
   hasAny(mapKeys(ctrl_tls_inconsistent_ips), dns_answers) AS dns_tls_inconsistent,
   hasAny(mapKeys(ctrl_dns_answers), dns_answers) AS dns_answer_matches_ctrl,
@@ -39,19 +40,7 @@ const PER_ROW = `
   ctrl_tcp_failing_ips[ip] AS ctrl_tcp_failing_count,
   ctrl_tcp_success_rates[ip] AS ctrl_tcp_success_rate,
   -- A false-positive ('fp') fingerprint is evidence against blocking.
-  dns_blocking_scope != 'fp' AND has(expected_countries, probe_cc) AS dns_blocking_country_consistent,
-  ${outcomeSql(DNS_RULES)} AS dns_outcome,
-  ${ruleIdSql(DNS_RULES)} AS dns_rule_id,
-  ${evidenceSql(DNS_RULES)} AS dns_evidence,
-  dns_outcome.1 AS dns_blocked, dns_outcome.2 AS dns_down, dns_outcome.3 AS dns_ok,
-  ${outcomeSql(TCP_RULES)} AS tcp_outcome,
-  ${ruleIdSql(TCP_RULES)} AS tcp_rule_id,
-  ${evidenceSql(TCP_RULES)} AS tcp_evidence,
-  tcp_outcome.1 AS tcp_blocked, tcp_outcome.2 AS tcp_down, tcp_outcome.3 AS tcp_ok,
-  ${outcomeSql(TLS_RULES)} AS tls_outcome,
-  ${ruleIdSql(TLS_RULES)} AS tls_rule_id,
-  ${evidenceSql(TLS_RULES)} AS tls_evidence,
-  tls_outcome.1 AS tls_blocked, tls_outcome.2 AS tls_down, tls_outcome.3 AS tls_ok`;
+  dns_blocking_scope != 'fp' AND has(expected_countries, probe_cc) AS dns_blocking_country_consistent`;
 
 function experiment(scope: AnalysisScope): string {
   const where = [
@@ -159,14 +148,16 @@ SELECT
   ${topRule("dns")}, ${topRule("tcp")}, ${topRule("tls")},
   probe_id,
   toUInt16(${RULES_VERSION}) AS analysis_rules_version
-FROM (
-  SELECT *, ${PER_ROW}
+-- One SELECT level per layer: the TCP and TLS rules read the verdicts of the layers before them,
+-- and as same-level aliases ClickHouse would expand those cascades into every rule mentioning them.
+FROM (SELECT *, ${layerSql("tls", TLS_RULES)} FROM (SELECT *, ${layerSql("tcp", TCP_RULES)} FROM (SELECT *, ${layerSql("dns", DNS_RULES)} FROM (
+  SELECT *, ${INPUTS}
   FROM (${experiment(scope)}) AS experiment
   LEFT OUTER JOIN (${DNS_FINGERPRINTS}) AS fingerprints_dns ON fingerprints_dns.pattern = experiment.dns_answer
   LEFT OUTER JOIN (${groundTruth(scope)}) AS full_ctrl
   ON full_ctrl.hostname = experiment.hostname AND full_ctrl.measurement_day = experiment.measurement_day
   ${scope.uids ? "WHERE experiment.measurement_uid IN {uids:Array(String)}" : ""}
-)
+))))
 GROUP BY domain, input, probe_asn, probe_as_org_name, probe_cc, resolver_asn, resolver_as_cc, network_type, test_name,
   measurement_start_time, measurement_uid, ooni_run_link_id, probe_id
 )

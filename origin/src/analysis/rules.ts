@@ -86,19 +86,17 @@ export const TLS_RULES: readonly Rule[] = [
 
 const f = (x: number) => (Number.isInteger(x) ? `${x}.0` : String(x));
 
-/** One multiIf over the cascade; `pick` renders what a matching rule yields. */
-function cascade(rules: readonly Rule[], pick: (r: Rule) => string, otherwise: string): string {
-  return `multiIf(${rules.map((r) => `(${r.when}), ${pick(r)}`).join(",\n  ")},\n  ${otherwise})`;
-}
-
-export function outcomeSql(rules: readonly Rule[]): string {
-  return cascade(rules, (r) => `tuple(${r.loni.map(f).join(", ")})`, "tuple(0.0, 0.0, 0.0)");
-}
-
-export function ruleIdSql(rules: readonly Rule[]): string {
-  return cascade(rules, (r) => `'${r.id}'`, `'${NO_MATCH_RULE_ID}'`);
-}
-
-export function evidenceSql(rules: readonly Rule[]): string {
-  return cascade(rules, (r) => String(r.evidence ?? EVIDENCE.scored), String(EVIDENCE.none));
+/**
+ * A layer's cascade as ClickHouse columns: the first matching rule's number (0: none matched), and
+ * from it the rule id, evidence level and (blocked, down, ok). The conditions are evaluated once.
+ */
+export function layerSql(name: string, rules: readonly Rule[]): string {
+  const pick = (values: string[]) => `arrayElement([${values.join(", ")}], ${name}_rule_no + 1)`;
+  return `
+  multiIf(${rules.map((r, i) => `(${r.when}), ${i + 1}`).join(",\n    ")},\n    0) AS ${name}_rule_no,
+  ${pick([`'${NO_MATCH_RULE_ID}'`, ...rules.map((r) => `'${r.id}'`)])} AS ${name}_rule_id,
+  ${pick([String(EVIDENCE.none), ...rules.map((r) => String(r.evidence ?? EVIDENCE.scored))])} AS ${name}_evidence,
+  ${pick(["0.0", ...rules.map((r) => f(r.loni[0]))])} AS ${name}_blocked,
+  ${pick(["0.0", ...rules.map((r) => f(r.loni[1]))])} AS ${name}_down,
+  ${pick(["0.0", ...rules.map((r) => f(r.loni[2]))])} AS ${name}_ok`;
 }

@@ -408,7 +408,7 @@ function remove<T>(list: T[], item: T | null): void {
   if (i >= 0) list.splice(i, 1);
 }
 
-function emptyWebRow(meta: MeasurementMeta, probe: ProbeMeta, idx: number, createdAt: string, probeAnalysis: string | null): WebObservationRow {
+function emptyWebRow(meta: MeasurementMeta, probe: ProbeMeta, idx: number, createdAt: string | null, probeAnalysis: string | null): WebObservationRow {
   return {
     ...meta,
     ...probe,
@@ -560,7 +560,7 @@ function webRow(
   return r;
 }
 
-function controlRows(msm: Dict, tk: Dict, meta: MeasurementMeta, createdAt: string): WebControlObservationRow[] {
+function controlRows(msm: Dict, tk: Dict, meta: MeasurementMeta, createdAt: string | null): WebControlObservationRow[] {
   const control = dict(tk.control);
   if (tk.control_failure || !control) return [];
   if (typeof msm.input !== "string") return [];
@@ -666,7 +666,8 @@ export function webConnectivityObservations(msm: Dict, opts: TransformOptions): 
   const tk = dict(msm.test_keys) ?? {};
   const meta = makeMeasurementMeta(msm, opts.measurementUid, opts.bucketDate);
   const probe = makeProbeMeta(msm, tk);
-  const createdAt = chTime(opts.now ?? new Date());
+  // created_at is stamped by the writer: the transformation itself is a pure function.
+  const createdAt = opts.now ? chTime(opts.now) : null;
 
   const http = httpObservations(arr(tk.requests));
   const dns = dnsObservations(arr(tk.queries));
@@ -708,5 +709,5 @@ export function webConnectivityObservations(msm: Dict, opts: TransformOptions): 
   for (const h of http) add(null, null, null, h);
   if (hints.size > 0) for (const r of web) if (!r.hostname && r.ip) r.hostname = hints.get(r.ip) ?? null;
 
-  return { measurement_uid: opts.measurementUid, web, ctrl: controlRows(msm, tk, meta, chTime(opts.now ?? new Date())) };
+  return { measurement_uid: opts.measurementUid, web, ctrl: controlRows(msm, tk, meta, createdAt) };
 }

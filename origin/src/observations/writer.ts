@@ -1,7 +1,7 @@
 import type { Database } from "../db/clickhouse";
 import { dayWindows, runWebAnalysis } from "../analysis/store";
 import { enrichObservations, type IpLookup } from "./enrich";
-import type { MeasurementObservations } from "./rows";
+import { chTime, type MeasurementObservations } from "./rows";
 
 // Writes a batch of measurements' observations, then their analysis rows. Called by the fastpath's
 // row sink before it inserts the batch's fastpath rows (fastpath/pipeline/store.ts), so the two
@@ -18,7 +18,12 @@ export class ObservationWriter {
   async write(batch: readonly MeasurementObservations[]): Promise<void> {
     const withRows = batch.filter((o) => o.web.length > 0 || o.ctrl.length > 0);
     if (withRows.length === 0) return;
-    for (const o of withRows) enrichObservations(o, this.geo);
+    const now = chTime(new Date());
+    for (const o of withRows) {
+      enrichObservations(o, this.geo);
+      for (const r of o.web) r.created_at ??= now;
+      for (const r of o.ctrl) r.created_at ??= now;
+    }
     const web = withRows.flatMap((o) => o.web);
     const ctrl = withRows.flatMap((o) => o.ctrl);
     // Control rows first: the analysis of this batch reads them as ground truth.
