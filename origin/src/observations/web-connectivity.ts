@@ -99,11 +99,24 @@ interface Http {
 
 type Linked = Tcp | Tls | Http;
 
+/**
+ * Base64 as Python's b64decode reads it: characters outside the alphabet are skipped, but missing
+ * padding is an error (which fails the measurement, as upstream's loader does).
+ */
+function base64Strict(s: string): Buffer {
+  const clean = s.replace(/[^A-Za-z0-9+/=]/g, "");
+  const body = clean.replace(/=+$/, "");
+  if (body.includes("=")) return Buffer.from(body.slice(0, body.indexOf("=")), "base64");
+  if (body.length % 4 === 1) throw new Error(`invalid base64: ${body.length} data characters`);
+  if (clean.length - body.length < (4 - (body.length % 4)) % 4) throw new Error("invalid base64: incorrect padding");
+  return Buffer.from(body, "base64");
+}
+
 /** A string or `{format: "base64", data}` → bytes (upstream's maybe_binary_data_to_bytes). */
 function binaryBytes(v: unknown): Buffer | null {
   if (typeof v === "string") return Buffer.from(v, "utf8");
   const d = dict(v);
-  if (d && typeof d.data === "string") return Buffer.from(d.data, "base64");
+  if (d && typeof d.data === "string") return base64Strict(d.data);
   return null;
 }
 
@@ -295,21 +308,29 @@ function tlsObservations(handshakes: unknown[] | null, events: NetEvent[]): Tls[
 
     const peers = arr(h.peer_certificates);
     if (peers && peers.length > 0) {
-      const ders = peers.map((p) => binaryBytes(p) ?? Buffer.alloc(0));
+      // Upstream tolerates undecodable certificates: no fingerprints, no metadata, the length kept.
+      let ders: Buffer[] = [];
+      try {
+        ders = peers.map((p) => binaryBytes(p) ?? Buffer.alloc(0));
+      } catch {
+        ders = [];
+      }
       o.chain_fingerprints = ders.slice(1).map((d) => createHash("sha256").update(d).digest("hex"));
       o.chain_length = peers.length;
-      try {
-        const meta = certificateMeta(ders[0]!);
-        o.fingerprint = meta.fingerprint;
-        o.subject = meta.subject;
-        o.subject_cn = meta.subjectCommonName;
-        o.issuer = meta.issuer;
-        o.issuer_cn = meta.issuerCommonName;
-        o.not_valid_after = chTime(meta.notValidAfter);
-        o.not_valid_before = chTime(meta.notValidBefore);
-        o.san_list = meta.sanList;
-      } catch {
-        // Upstream logs and leaves the certificate columns empty.
+      if (ders.length > 0) {
+        try {
+          const meta = certificateMeta(ders[0]!);
+          o.fingerprint = meta.fingerprint;
+          o.subject = meta.subject;
+          o.subject_cn = meta.subjectCommonName;
+          o.issuer = meta.issuer;
+          o.issuer_cn = meta.issuerCommonName;
+          o.not_valid_after = chTime(meta.notValidAfter);
+          o.not_valid_before = chTime(meta.notValidBefore);
+          o.san_list = meta.sanList;
+        } catch {
+          // Upstream logs and leaves the certificate columns empty.
+        }
       }
     }
     // Only an explicit no_tls_verify=false says the probe validated the chain.
@@ -663,7 +684,8 @@ export interface TransformOptions {
 
 /** Throws when the measurement cannot be taken apart (upstream fails it too). */
 export function webConnectivityObservations(msm: Dict, opts: TransformOptions): MeasurementObservations {
-  const tk = dict(msm.test_keys) ?? {};
+  const tk = dict(msm.test_keys);
+  if (!tk) throw new Error("test_keys is not an object");
   const meta = makeMeasurementMeta(msm, opts.measurementUid, opts.bucketDate);
   const probe = makeProbeMeta(msm, tk);
   // created_at is stamped by the writer: the transformation itself is a pure function.
