@@ -1,4 +1,3 @@
-import { ObservationWriter } from "../observations/writer";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -19,6 +18,7 @@ import { isDict, own } from "./scoring/py";
 import { dayPrefixes, reprocess, type ReprocessProgress } from "./pipeline/reprocess";
 import { FastpathStore } from "./pipeline/store";
 import { assertValidPrefix } from "../blobstore";
+import { ObservationWriter } from "../observations/writer";
 
 // CLI commands of the fastpath (docs/fastpath.md):
 //   fingerprints load DIR | status          (ServicesCommand: the fingerprint tables)
