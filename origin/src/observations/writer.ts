@@ -1,6 +1,7 @@
 import type { Database } from "../db/clickhouse";
 import { dayWindows, runWebAnalysis } from "../analysis/store";
 import { enrichObservations, type IpLookup } from "./enrich";
+import { OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
 import { chTime, type MeasurementObservations } from "./rows";
 
 // Writes a batch of measurements' observations, then their analysis rows. Called by the fastpath's
@@ -8,6 +9,15 @@ import { chTime, type MeasurementObservations } from "./rows";
 // share batching, retries and backpressure, and "scored" implies "observed and analysed": a failure
 // anywhere fails the batch and the whole batch is retried. Retrying is harmless: the three tables
 // are ReplacingMergeTrees keyed by measurement, and reads use FINAL.
+
+const WEB_NAMES = OBS_WEB_COLUMNS.map(([n]) => n) as [string, ...string[]];
+const CTRL_NAMES = OBS_WEB_CTRL_COLUMNS.map(([n]) => n) as [string, ...string[]];
+
+/** Rows as arrays in column order: ClickHouse parses these about twice as fast as JSON objects. */
+async function insertCompact(db: Database, table: string, columns: [string, ...string[]], rows: readonly object[]): Promise<void> {
+  const values = rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]));
+  await db.client.insert({ table, values, columns, format: "JSONCompactEachRow" });
+}
 
 export class ObservationWriter {
   constructor(
@@ -27,8 +37,8 @@ export class ObservationWriter {
     const web = withRows.flatMap((o) => o.web);
     const ctrl = withRows.flatMap((o) => o.ctrl);
     // Control rows first: the analysis of this batch reads them as ground truth.
-    if (ctrl.length > 0) await this.db.client.insert({ table: "obs_web_ctrl", values: ctrl, format: "JSONEachRow" });
-    if (web.length > 0) await this.db.client.insert({ table: "obs_web", values: web, format: "JSONEachRow" });
+    if (ctrl.length > 0) await insertCompact(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
+    if (web.length > 0) await insertCompact(this.db, "obs_web", WEB_NAMES, web);
 
     const analysed = withRows.filter((o) => o.web.length > 0);
     if (analysed.length === 0) return;
