@@ -73,9 +73,9 @@ function experiment(scope: AnalysisScope): string {
 }
 
 function groundTruth(scope: AnalysisScope): string {
-  const window =
-    "measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}" +
-    (scope.reports ? " AND hostname IN (SELECT hostname FROM obs_web WHERE report_id IN {reports:Array(String)} AND hostname IS NOT NULL)" : "");
+  // Real time: only the hostnames of the batch's reports (the ground truth of the others is not needed).
+  const ofReports = scope.reports ? "AND hostname IN (SELECT hostname FROM obs_web WHERE report_id IN {reports:Array(String)} AND hostname IS NOT NULL)" : "";
+  const window = `measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')} ${ofReports}`;
   const ipMap = "CAST(([ip], [1]), 'Map(String, UInt32)')";
   const rates = (ok: string, bad: string) =>
     `CAST(arrayMap(a -> (a, ${ok}[a] / (${ok}[a] + ${bad}[a])), arrayConcat(mapKeys(${ok}), mapKeys(${bad}))), 'Map(String, Float32)')`;

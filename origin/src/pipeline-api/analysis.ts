@@ -224,7 +224,9 @@ export function analysisRoutes() {
     }
     const sql = `SELECT ${ENTRY_COLUMNS.join(", ")} FROM analysis_web_measurement FINAL
       ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY ${q.order_by ?? "measurement_start_time"} ${(q.order ?? "DESC").toUpperCase()}, measurement_uid LIMIT ${limit} OFFSET ${offset}`;
+      ORDER BY ${q.order_by ?? "measurement_start_time"} ${(q.order ?? "DESC").toUpperCase()}, measurement_uid LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+    params.limit = limit;
+    params.offset = offset;
     let rows;
     try {
       rows = (await readQuery<Record<string, unknown>>(db, sql, params, config.explorer.queryTimeoutS)).rows;

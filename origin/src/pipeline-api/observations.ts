@@ -240,7 +240,9 @@ export function observationRoutes() {
     }
     const sql = `SELECT ${LIST_COLUMNS.join(", ")} FROM obs_web FINAL ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY ${q.order_by ?? "measurement_start_time"} ${(q.order ?? "DESC").toUpperCase()}, measurement_uid, observation_idx
-      LIMIT ${limit} OFFSET ${offset}`;
+      LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+    params.limit = limit;
+    params.offset = offset;
     let rows;
     try {
       rows = (await readQuery<Record<string, unknown>>(db, sql, params, config.explorer.queryTimeoutS)).rows;
