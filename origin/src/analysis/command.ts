@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { CommandOutput, ServicesCommand } from "../commands/types";
-import { queryRows } from "../db/clickhouse";
+import { queryRows, type Database } from "../db/clickhouse";
 import { runWebAnalysis } from "./store";
 
 // `analysis reprocess --since D [--until D] [--probe-cc CC,…]`: rebuilds analysis_web_measurement
@@ -42,6 +42,40 @@ export function formatAnalysisProgress(p: AnalysisProgress): string {
   );
 }
 
+/** Rebuilds the analysis of [since, until), day by day; `onProgress` after the start and each day. */
+export async function reprocessAnalysisDays(
+  db: Database,
+  since: Date,
+  until: Date,
+  probeCc: string[],
+  signal: AbortSignal,
+  onProgress: (p: AnalysisProgress) => void = () => {},
+): Promise<AnalysisProgress> {
+  const t0 = Date.now();
+  const p: AnalysisProgress = { days: 0, daysTotal: Math.round((until.getTime() - since.getTime()) / 86_400_000), rows: 0, elapsedMs: 0 };
+  const show = () => {
+    p.elapsedMs = Date.now() - t0;
+    onProgress(p);
+  };
+  show();
+  for (let d = since; d < until; d = new Date(d.getTime() + 86_400_000)) {
+    if (signal.aborted) break;
+    const scope = { since: chDay(d), until: chDay(new Date(d.getTime() + 86_400_000)), probeCc };
+    await runWebAnalysis(db, scope);
+    const [n] = await queryRows<{ n: string }>(
+      db,
+      `SELECT count() AS n FROM (SELECT DISTINCT measurement_uid FROM obs_web
+        WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}
+        AND test_name = 'web_connectivity'${probeCc.length ? " AND probe_cc IN {probe_cc:Array(String)}" : ""})`,
+      probeCc.length ? { since: scope.since, until: scope.until, probe_cc: probeCc } : { since: scope.since, until: scope.until },
+    );
+    p.rows += Number(n?.n ?? 0);
+    p.days++;
+    show();
+  }
+  return p;
+}
+
 export const analysisCommand: ServicesCommand = {
   summary: "rebuild the web analysis (LoNI) of a date range from the stored observations",
   usage: ANALYSIS_USAGE,
@@ -69,34 +103,14 @@ export const analysisCommand: ServicesCommand = {
       return 2;
     }
     const t0 = Date.now();
-    const daysTotal = Math.round((until.getTime() - since.getTime()) / 86_400_000);
-    const p: AnalysisProgress = { days: 0, daysTotal, rows: 0, elapsedMs: 0 };
     let lastPlain = 0;
-    const show = () => {
-      p.elapsedMs = Date.now() - t0;
-      if (io.interactive) io.out(`\r${formatAnalysisProgress(p)}`);
-      else if (Date.now() - lastPlain >= 2000 || p.days === p.daysTotal) {
+    const p = await reprocessAnalysisDays(services.db, since, until, probeCc, signal, (progress) => {
+      if (io.interactive) io.out(`\r${formatAnalysisProgress(progress)}`);
+      else if (Date.now() - lastPlain >= 2000 || progress.days === progress.daysTotal) {
         lastPlain = Date.now();
-        io.out(`${formatAnalysisProgress(p)}\n`);
+        io.out(`${formatAnalysisProgress(progress)}\n`);
       }
-    };
-    show();
-    for (let d = since; d < until; d = new Date(d.getTime() + 86_400_000)) {
-      if (signal.aborted) break;
-      const next = new Date(d.getTime() + 86_400_000);
-      const scope = { since: chDay(d), until: chDay(next), probeCc };
-      await runWebAnalysis(services.db, scope);
-      const [n] = await queryRows<{ n: string }>(
-        services.db,
-        `SELECT count() AS n FROM (SELECT DISTINCT measurement_uid FROM obs_web
-          WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}
-          AND test_name = 'web_connectivity'${probeCc.length ? " AND probe_cc IN {probe_cc:Array(String)}" : ""})`,
-        probeCc.length ? { since: scope.since, until: scope.until, probe_cc: probeCc } : { since: scope.since, until: scope.until },
-      );
-      p.rows += Number(n?.n ?? 0);
-      p.days++;
-      show();
-    }
+    });
     if (io.interactive) io.out("\n");
     io.out(`${signal.aborted ? "interrupted" : "done"}: ${p.days}/${p.daysTotal} days, ${p.rows} measurements analysed, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     return signal.aborted ? 130 : 0;

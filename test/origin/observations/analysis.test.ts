@@ -90,6 +90,12 @@ describe("web analysis", () => {
     expect(Number(n!.n)).toBe(5);
   });
 
+  it("the daily `analysis` timer job rebuilds yesterday and the day before", async () => {
+    const { JOBS } = await import("../../../origin/src/timers/jobs");
+    const services = { db } as unknown as Services;
+    expect(await JOBS.analysis.run(services, new AbortController().signal)).toBe("analysis: 2 days, 0 measurements analysed");
+  });
+
   it("reprocess refuses bad arguments with its usage", async () => {
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), interactive: false };
