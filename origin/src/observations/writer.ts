@@ -1,14 +1,17 @@
 import type { Database } from "../db/clickhouse";
+import type { AnalysisFollower } from "../analysis/follower";
 import { dayWindows, runWebAnalysis } from "../analysis/store";
 import { enrichObservations, type IpLookup } from "./enrich";
 import { OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
 import { chTime, type MeasurementObservations } from "./rows";
 
-// Writes a batch of measurements' observations, then their analysis rows. Called by the fastpath's
-// row sink before it inserts the batch's fastpath rows (fastpath/pipeline/store.ts), so the two
-// share batching, retries and backpressure, and "scored" implies "observed and analysed": a failure
-// anywhere fails the batch and the whole batch is retried. Retrying is harmless: the three tables
-// are ReplacingMergeTrees keyed by measurement, and reads use FINAL.
+// Writes a batch of measurements' observations, then has them analysed. Called by the fastpath's
+// row sink before it inserts the batch's fastpath rows (fastpath/pipeline/store.ts), so observations
+// share the fastpath's batching, retries and backpressure, and "scored" implies "observed": a
+// failure fails the batch and the whole batch is retried (harmless: the tables are
+// ReplacingMergeTrees keyed by measurement, reads use FINAL). The analysis is handed to the live
+// pipeline's AnalysisFollower (coalesced, a step behind); without one (CLI reprocessing) it runs
+// here, per batch.
 
 const WEB_NAMES = OBS_WEB_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const CTRL_NAMES = OBS_WEB_CTRL_COLUMNS.map(([n]) => n) as [string, ...string[]];
@@ -23,6 +26,7 @@ export class ObservationWriter {
   constructor(
     private readonly db: Database,
     private readonly geo: IpLookup | null,
+    private readonly follower: AnalysisFollower | null = null,
   ) {}
 
   async write(batch: readonly MeasurementObservations[]): Promise<void> {
@@ -42,6 +46,10 @@ export class ObservationWriter {
 
     const analysed = withRows.filter((o) => o.web.length > 0);
     if (analysed.length === 0) return;
+    if (this.follower) {
+      this.follower.enqueue(analysed.map((o) => ({ uid: o.measurement_uid, reportId: o.web[0]!.report_id, startTime: o.web[0]!.measurement_start_time })));
+      return;
+    }
     const uids = analysed.map((o) => o.measurement_uid);
     const reports = [...new Set(analysed.map((o) => o.web[0]!.report_id))];
     for (const w of dayWindows(analysed.map((o) => o.web[0]!.measurement_start_time))) {

@@ -3,6 +3,7 @@ import type { Database } from "../../db/clickhouse";
 import type { Spool } from "../../intake/spool";
 import type { Logger } from "../../logger";
 import { ObservationWriter } from "../../observations/writer";
+import { AnalysisFollower } from "../../analysis/follower";
 import type { IpLookup } from "../../observations/enrich";
 import { buildFingerprintSet, type MatchSemantics } from "../fingerprints";
 import type { FastpathRow } from "../row";
@@ -63,7 +64,18 @@ export interface FastpathDeps {
 
 /** Starts consuming the spool. Returns at once: fingerprints load and the scan run in the background. */
 export function startFastpath({ config, db, spool, log, geoip = null }: FastpathDeps): FastpathPipeline {
-  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip));
+  // The live web analysis follows the observations the sink writes (analysis/follower.ts); it
+  // first catches up on what a previous run left unanalysed.
+  const follower = new AnalysisFollower(db, { log });
+  // A few seconds in, not at once: a start is busy enough (and a start followed by a stop needs none).
+  let catchingUp: Promise<unknown> = Promise.resolve();
+  const catchUpTimer = setTimeout(() => {
+    catchingUp = follower
+      .catchUp(new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10))
+      .catch((err: unknown) => log.warn({ err }, "analysis catch-up scan failed; the daily analysis job covers it"));
+  }, 5_000);
+  catchUpTimer.unref();
+  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip, follower));
   if (config.faultClickhouseDownFile) {
     log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
   }
@@ -102,7 +114,10 @@ export function startFastpath({ config, db, spool, log, geoip = null }: Fastpath
     }),
     reloadFingerprints: () => watcher.refresh(),
     rescan: () => consumer.requestScan(),
-    idle: () => consumer.idle(),
+    idle: async () => {
+      await consumer.idle();
+      await follower.idle();
+    },
     async ensureScored(hourDir, uids) {
       if (watcher.loadedVersion === null) await watcher.refresh();
       for (const uid of uids) spool.pathOf(hourDir, uid); // refuse junk before holding anything
@@ -117,6 +132,9 @@ export function startFastpath({ config, db, spool, log, geoip = null }: Fastpath
     async stop() {
       await watcher.stop();
       await consumer.stop();
+      clearTimeout(catchUpTimer);
+      await catchingUp; // no query of ours in flight once stop() resolves
+      await follower.stop();
       await pool.close();
     },
   };
