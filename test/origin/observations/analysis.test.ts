@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { migrate } from "../../../origin/src/db/migrations";
 import { analysisCommand } from "../../../origin/src/analysis/command";
+import { AnalysisFollower } from "../../../origin/src/analysis/follower";
 import { observe, type MeasurementObservations } from "../../../origin/src/observations";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
 import type { Services } from "../../../origin/src/services";
@@ -88,6 +89,27 @@ describe("web analysis", () => {
     expect(await analysisOf(10)).toMatchObject({ top_dns_rule_id: "answer_matches_ctrl", dns_blocked: 0, dns_ok: 0.9 });
     const [n] = await queryRows<{ n: string }>(db, "SELECT count() AS n FROM analysis_web_measurement FINAL");
     expect(Number(n!.n)).toBe(5);
+  });
+
+  it("the live follower analyses what the writer hands it, and catches up on observations left unanalysed", async () => {
+    const follower = new AnalysisFollower(db, { intervalMs: 50 });
+    try {
+      await new ObservationWriter(db, null, follower).write([observed(20, measurement(20, "e.example", { failure: "dns_nxdomain_error" }, ["93.184.215.20"]))]);
+      await follower.idle();
+      expect(await analysisOf(20)).toMatchObject({ top_dns_rule_id: "dns_system_failure_ctrl_ok" });
+      // Observations written by a process that stopped before analysing them:
+      const o = observed(21, measurement(21, "f.example", { ip: "93.184.215.21" }, ["93.184.215.21"]));
+      for (const r of [...o.web, ...o.ctrl]) r.created_at = "2024-05-01 10:00:01.000";
+      await db.client.insert({ table: "obs_web_ctrl", values: o.ctrl, format: "JSONEachRow" });
+      await db.client.insert({ table: "obs_web", values: o.web, format: "JSONEachRow" });
+      expect(await analysisOf(21)).toBeUndefined();
+      expect(await follower.catchUp("2024-05-01")).toBe(1); // the receipt day, from the uid
+      await follower.idle();
+      expect(await analysisOf(21)).toMatchObject({ top_dns_rule_id: "answer_matches_ctrl" });
+      expect(follower.analysed).toBe(2);
+    } finally {
+      await follower.stop();
+    }
   });
 
   it("the daily `analysis` timer job rebuilds yesterday and the day before", async () => {
