@@ -14,6 +14,7 @@ import { authRoutes } from "./auth/routes";
 import { redactPath } from "./auth/redact";
 import { quotaMiddleware, quotaRoutes } from "./quotas";
 import { aggregationRoutes } from "./aggregation/route";
+import { pipelineApiRoutes } from "./pipeline-api";
 import { statsRoutes } from "./stats";
 import { apiDocsRoutes } from "./openapi/docs-routes";
 import { probeRoutes } from "./probe/routes";
@@ -73,6 +74,7 @@ export function createApp(services: Services) {
   app.route("/", authRoutes());
   app.route("/", quotaRoutes());
   app.route("/", aggregationRoutes());
+  app.route("/", pipelineApiRoutes());
   app.route("/", statsRoutes());
   app.route("/", probeRoutes());
   app.route("/", measurementRoutes());

@@ -65,7 +65,7 @@ export async function openServices(config: Config, log: Logger, opts: OpenOption
     const probe = await openProbeServices(config, db, spool, spoolSpace, log);
     // Subscribes to the spool at once (no write missed) and scans it in the background.
     const fastpath =
-      (opts.background ?? true) && config.fastpath.enabled ? startFastpath({ config: config.fastpath, db, spool, log }) : null;
+      (opts.background ?? true) && config.fastpath.enabled ? startFastpath({ config: config.fastpath, db, spool, log, geoip }) : null;
     return { config, log, db, blobs, geoip, auth, mailer, quotas, spool, spoolSpace, probe, fastpath };
   } catch (err) {
     await db.close().catch(() => {});

@@ -76,6 +76,14 @@ commandModules["fastpath-reprocess"] = {
   load: async () => (await import("../fastpath/commands")).fastpathReprocessCommand,
 };
 
+// OONI Pipeline v5 (docs/observations.md): observations are written by the fastpath (and its
+// reprocess); the analysis can be rebuilt from them.
+commandModules.analysis = {
+  summary: "rebuild the web analysis (LoNI) of a date range from the stored observations, with a progress bar",
+  usage: "analysis reprocess --since YYYY-MM-DD [--until YYYY-MM-DD] [--probe-cc CC[,CC…]]",
+  load: async () => (await import("../analysis/command")).analysisCommand,
+};
+
 // Operations (docs/operations.md): periodic jobs, external data updaters, table export.
 commandModules.timers = {
   summary: "periodic jobs (uploader, updaters, backup): run them all, show their status, or run one now",

@@ -1,4 +1,6 @@
 import type { Database } from "./clickhouse";
+import { CREATE_ANALYSIS_WEB_MEASUREMENT } from "../analysis/table";
+import { CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL } from "../observations/columns";
 
 // Versioned, idempotent schema migrations. Every statement is safe to run again (IF NOT EXISTS),
 // so several origin processes starting at once against one server, or a crash half-way through a
@@ -332,6 +334,12 @@ TTL expires_at + INTERVAL 1 DAY`,
       // Issue 19 fills it at submission; the read API answers it as verification_status.
       "ALTER TABLE fastpath ADD COLUMN IF NOT EXISTS is_verified LowCardinality(String) DEFAULT 'u'",
     ],
+  },
+  {
+    // OONI Pipeline v5's tables (docs/observations.md), as upstream creates them.
+    version: 7,
+    name: "observations and web analysis",
+    statements: [CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL, CREATE_ANALYSIS_WEB_MEASUREMENT],
   },
 ];
 

@@ -18,6 +18,7 @@ import { isDict, own } from "./scoring/py";
 import { dayPrefixes, reprocess, type ReprocessProgress } from "./pipeline/reprocess";
 import { FastpathStore } from "./pipeline/store";
 import { assertValidPrefix } from "../blobstore";
+import { ObservationWriter } from "../observations/writer";
 
 // CLI commands of the fastpath (docs/fastpath.md):
 //   fingerprints load DIR | status          (ServicesCommand: the fingerprint tables)
@@ -243,7 +244,7 @@ export const fastpathReprocessCommand: ServicesCommand = {
     const cfg = services.config.fastpath;
     let lastPlain = 0;
     const summary = await reprocess(
-      { blobs: services.blobs, store: new FastpathStore(services.db, cfg.faultClickhouseDownFile) },
+      { blobs: services.blobs, store: new FastpathStore(services.db, cfg.faultClickhouseDownFile, new ObservationWriter(services.db, services.geoip)) },
       {
         prefixes: parsed.prefixes,
         batchRows: parsed.batchRows,

@@ -76,6 +76,21 @@ export const JOBS: Record<JobName, JobDefinition> = {
       return `backup: ${results.length} tables, ${rows} rows → ${results.map((r) => r.manifestKey).join(", ") || "nothing"}`;
     },
   },
+  analysis: {
+    name: "analysis",
+    summary: "rebuild the last two days' web analysis with each whole day's ground truth (docs/observations.md)",
+    defaultIntervalMs: DAY,
+    upstream: "oonipipeline's daily analysis run (Airflow DAG)",
+    notConfigured: () => null,
+    async run(services, signal) {
+      // Yesterday and the day before: late uploads land in days already past.
+      const { reprocessAnalysisDays } = await import("../analysis/command");
+      const today = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()));
+      const since = new Date(today.getTime() - 2 * DAY);
+      const p = await reprocessAnalysisDays(services.db, since, today, [], signal);
+      return `analysis: ${p.days} days, ${p.rows} measurements analysed`;
+    },
+  },
 };
 
 export function isJobName(name: string): name is JobName {

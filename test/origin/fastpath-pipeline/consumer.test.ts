@@ -168,7 +168,9 @@ describe("fastpath pipeline (in process)", () => {
       const during: string[] = [];
       for (let i = 0; i < 10; i++) during.push(await spoolMeasurement(spool, webConnectivity("dns", 5001 + i)));
       await eventually(() => (fp.stats().clickhouseFailing ? true : undefined), 10_000, "insert failing");
-      expect(fp.stats().backlog).toBe(10);
+      // All ten wait in memory (scoring may still be finishing the last ones when the first insert fails).
+      await eventually(() => (fp.stats().backlog === 10 ? true : undefined), 10_000, "all ten rows waiting");
+      expect(fp.stats().clickhouseFailing).toBe(true);
       rmSync(flag);
       const rows = await eventually(async () => {
         const r = await rowsFor(db, during);

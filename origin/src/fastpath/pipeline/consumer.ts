@@ -1,3 +1,4 @@
+import type { MeasurementObservations } from "../../observations";
 import { readFile } from "node:fs/promises";
 import { parseMeasurementUid } from "../../intake/measurement-uid";
 import type { Spool, SpoolEntry } from "../../intake/spool";
@@ -62,6 +63,8 @@ export class SpoolConsumer {
   /** Files found unreadable: not read again by every scan. */
   private readonly unreadable = new Set<string>();
   private readonly sink: RowSink;
+  /** Observation rows of the measurements whose fastpath rows wait in the sink, by uid. */
+  private readonly observations = new Map<string, MeasurementObservations>();
   private activeChunks = 0;
   private ready = false;
   private stopped = false;
@@ -82,7 +85,11 @@ export class SpoolConsumer {
     this.sink = new RowSink({
       batchRows: opts.batchRows,
       flushMs: opts.flushMs,
-      insert: (rows) => opts.store.insertRows(rows),
+      insert: (rows) =>
+        opts.store.insertRows(
+          rows,
+          rows.flatMap((r) => this.observations.get(r.measurement_uid) ?? []),
+        ),
       onInserted: (rows) => this.inserted(rows),
       onError: (err, attempt, retryInMs) => {
         const level = attempt === 1 || attempt % 10 === 0 ? "warn" : "debug";
@@ -264,6 +271,7 @@ export class SpoolConsumer {
     results.forEach((result, i) => {
       const uid = items[i]!.uid;
       if (result.ok) {
+        if (result.observations) this.observations.set(uid, result.observations);
         this.sink.add(result.row);
         return;
       }
@@ -288,6 +296,7 @@ export class SpoolConsumer {
     let newest = "";
     for (const row of rows) {
       this.tracked.delete(row.measurement_uid);
+      this.observations.delete(row.measurement_uid);
       if (row.measurement_uid > newest) newest = row.measurement_uid;
     }
     const received = parseMeasurementUid(newest)?.receivedAt;

@@ -2,8 +2,12 @@ import { readFile } from "node:fs/promises";
 import type { Database } from "../../db/clickhouse";
 import type { Spool } from "../../intake/spool";
 import type { Logger } from "../../logger";
+import { ObservationWriter } from "../../observations/writer";
+import { AnalysisFollower } from "../../analysis/follower";
+import type { IpLookup } from "../../observations/enrich";
 import { buildFingerprintSet, type MatchSemantics } from "../fingerprints";
 import type { FastpathRow } from "../row";
+import type { MeasurementObservations } from "../../observations";
 import { SpoolConsumer, type ConsumerStats } from "./consumer";
 import { FingerprintWatcher } from "./fingerprint-watch";
 import { ScoringPool } from "./pool";
@@ -57,11 +61,24 @@ export interface FastpathDeps {
   db: Database;
   spool: Spool;
   log: Logger;
+  /** For the observation rows' address metadata (the origin's GeoIP); null leaves it empty. */
+  geoip?: IpLookup | null;
 }
 
 /** Starts consuming the spool. Returns at once: fingerprints load and the scan run in the background. */
-export function startFastpath({ config, db, spool, log }: FastpathDeps): FastpathPipeline {
-  const store = new FastpathStore(db, config.faultClickhouseDownFile);
+export function startFastpath({ config, db, spool, log, geoip = null }: FastpathDeps): FastpathPipeline {
+  // The live web analysis follows the observations the sink writes (analysis/follower.ts); it
+  // first catches up on what a previous run left unanalysed.
+  const follower = new AnalysisFollower(db, { log });
+  // A few seconds in, not at once: a start is busy enough (and a start followed by a stop needs none).
+  let catchingUp: Promise<unknown> = Promise.resolve();
+  const catchUpTimer = setTimeout(() => {
+    catchingUp = follower
+      .catchUp(new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10))
+      .catch((err: unknown) => log.warn({ err }, "analysis catch-up scan failed; the daily analysis job covers it"));
+  }, 5_000);
+  catchUpTimer.unref();
+  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip, follower));
   if (config.faultClickhouseDownFile) {
     log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
   }
@@ -100,7 +117,10 @@ export function startFastpath({ config, db, spool, log }: FastpathDeps): Fastpat
     }),
     reloadFingerprints: () => watcher.refresh(),
     rescan: () => consumer.requestScan(),
-    idle: () => consumer.idle(),
+    idle: async () => {
+      await consumer.idle();
+      await follower.idle();
+    },
     async ensureScored(hourDir, uids) {
       if (watcher.loadedVersion === null) await watcher.refresh();
       for (const uid of uids) spool.pathOf(hourDir, uid); // refuse junk before holding anything
@@ -115,6 +135,9 @@ export function startFastpath({ config, db, spool, log }: FastpathDeps): Fastpat
     async stop() {
       await watcher.stop();
       await consumer.stop();
+      clearTimeout(catchUpTimer);
+      await catchingUp; // no query of ours in flight once stop() resolves
+      await follower.stop();
       await pool.close();
     },
   };
@@ -137,17 +160,21 @@ async function ensureWith(
   let items: (ScoreItem & { kind: "post" })[] = [];
   let bytes = 0;
   let rows: FastpathRow[] = [];
+  let observations: MeasurementObservations[] = [];
   const insert = async () => {
-    await store.insertRows(rows);
+    await store.insertRows(rows, observations);
     result.scored += rows.length;
     rows = [];
+    observations = [];
   };
   const flush = async () => {
     const results = await score(items);
     results.forEach((r, k) => {
       const uid = items[k]!.uid;
-      if (r.ok) rows.push(r.row);
-      else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
+      if (r.ok) {
+        rows.push(r.row);
+        if (r.observations) observations.push(r.observations);
+      } else if (r.retryable) throw new Error(`could not score ${uid}: ${r.error}`);
       else result.unreadable.push(uid); // includes excluded ones (ZZ / AS0): no row, ever
     });
     items = [];
@@ -176,6 +203,7 @@ async function ensureWith(
 export interface EnsureScoredServices {
   config: { fastpath: FastpathConfig };
   db: Database;
+  geoip?: IpLookup | null;
   spool: Spool;
   fastpath: FastpathPipeline | null;
 }
@@ -195,7 +223,7 @@ export async function ensureScored(
   uids: readonly string[],
 ): Promise<EnsureScoredResult> {
   if (services.fastpath) return services.fastpath.ensureScored(hourDir, uids);
-  const store = new FastpathStore(services.db, services.config.fastpath.faultClickhouseDownFile);
+  const store = new FastpathStore(services.db, services.config.fastpath.faultClickhouseDownFile, new ObservationWriter(services.db, services.geoip ?? null));
   const set = await loadFingerprintSet(store, services.config.fastpath.matching);
   return ensureWith(store, services.spool, hourDir, uids, async (items) => items.map((item) => scoreItem(item, set)));
 }

@@ -1,6 +1,7 @@
 import type { BlobStore } from "../../blobstore";
 import type { MatchSemantics } from "../fingerprints";
 import type { FastpathRow } from "../row";
+import type { MeasurementObservations } from "../../observations";
 import { gzipLines } from "./jsonl";
 import { ScoringPool } from "./pool";
 import type { ScoreItem } from "./score-item";
@@ -103,6 +104,7 @@ export async function reprocess(
   pool.setFingerprints({ dns, http, semantics: opts.semantics, version: "" });
 
   let rows: FastpathRow[] = [];
+  let observations: MeasurementObservations[] = [];
   let inserting: Promise<void> = Promise.resolve();
   let insertError: unknown = null;
   const inFlight = new Set<Promise<void>>();
@@ -111,14 +113,16 @@ export async function reprocess(
   const flush = async (force: boolean) => {
     if (rows.length === 0 || (!force && rows.length < opts.batchRows)) return;
     const batch = rows;
+    const batchObservations = observations;
     rows = [];
+    observations = [];
     await inserting; // one INSERT at a time; the next batch is scored meanwhile
     if (insertError) throw insertError;
     inserting = withRetry(async () => {
       // Archived lines carry no verdict ("u"): keep the one recorded at intake.
       const verdicts = await deps.store.verdictsOf(batch.filter((r) => r.is_verified === "u").map((r) => r.measurement_uid));
       for (const r of batch) r.is_verified = verdicts.get(r.measurement_uid) ?? r.is_verified;
-      await deps.store.insertRows(batch);
+      await deps.store.insertRows(batch, batchObservations);
     }, opts.signal).then(
       () => {
         p.rows += batch.length;
@@ -133,8 +137,10 @@ export async function reprocess(
     while (inFlight.size >= pool.capacity) await Promise.race(inFlight);
     const task = pool.score(chunk).then((results) => {
       for (const r of results) {
-        if (r.ok) rows.push(r.row);
-        else if (r.excluded) p.excluded++; // ZZ / AS0: upstream gives these no row either
+        if (r.ok) {
+          rows.push(r.row);
+          if (r.observations) observations.push(r.observations);
+        } else if (r.excluded) p.excluded++; // ZZ / AS0: upstream gives these no row either
         else {
           p.unreadable++;
           if (p.unreadable <= 20) opts.onProblem?.(`unreadable line: ${r.error}`);

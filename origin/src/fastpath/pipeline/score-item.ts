@@ -2,6 +2,7 @@ import { excludedFromFastpath } from "../excluded";
 import type { FingerprintSet } from "../fingerprints";
 import { buildFastpathRow, type FastpathRow } from "../row";
 import { scoreMeasurement } from "../score";
+import { observe, type MeasurementObservations } from "../../observations";
 import { decodeArchivedLine, decodePost, UnreadableMeasurement } from "./decode";
 
 // What a scoring thread does with one unit of work, as a pure function so that the worker, the
@@ -21,8 +22,12 @@ export type ScoreItem =
  * (ZZ / AS0 / no report id, as upstream; see ../excluded.ts) — like an unreadable one it is never scored, but it
  * is counted and logged apart.
  */
+/**
+ * `observations`: the measurement's obs_web / obs_web_ctrl rows, for the tests that have them
+ * (docs/observations.md); written in the same batch as the fastpath row.
+ */
 export type ItemResult =
-  | { ok: true; row: FastpathRow }
+  | { ok: true; row: FastpathRow; observations?: MeasurementObservations }
   | { ok: false; error: string; retryable?: boolean; excluded?: boolean };
 
 export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
@@ -39,7 +44,11 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
     const excluded = excludedFromFastpath(measurement, reportId ?? null);
     if (excluded !== null) return { ok: false, error: `not scored: ${excluded}`, excluded: true };
     const result = scoreMeasurement(measurement, { fingerprints, measurementUid: uid });
-    return { ok: true, row: buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined, isVerified }) };
+    const row = buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined, isVerified });
+    // A measurement the observation rules cannot take apart still gets its fastpath row (upstream
+    // skips it in the observation tables too).
+    const obs = observe(measurement, uid);
+    return obs.kind === "ok" ? { ok: true, row, observations: obs.observations } : { ok: true, row };
   } catch (err) {
     // scoreMeasurement and buildFastpathRow do not throw by design; decoding does, by design.
     if (err instanceof UnreadableMeasurement) return { ok: false, error: err.message };

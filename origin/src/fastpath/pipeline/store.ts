@@ -8,6 +8,8 @@ import {
   type Fingerprint,
   type FingerprintKind,
 } from "../fingerprints";
+import type { MeasurementObservations } from "../../observations";
+import type { ObservationWriter } from "../../observations/writer";
 import type { FastpathRow } from "../row";
 
 // Every ClickHouse statement the fastpath makes, in one place, so the test fault injector
@@ -44,6 +46,8 @@ export class FastpathStore {
     readonly db: Database,
     /** TEST FAULT INJECTOR: while this file exists every call fails as if ClickHouse were down. */
     private readonly faultFile: string | null = null,
+    /** Writes observation and analysis rows ahead of the fastpath rows of the same batch. */
+    private readonly observationWriter: ObservationWriter | null = null,
   ) {}
 
   private check(): void {
@@ -88,8 +92,13 @@ export class FastpathStore {
     return found;
   }
 
-  async insertRows(rows: readonly FastpathRow[]): Promise<void> {
+  /**
+   * Observations first: a measurement has its fastpath row only once its observations and
+   * analysis are stored, so the consumer's "scored" covers all three (and retries all three).
+   */
+  async insertRows(rows: readonly FastpathRow[], observations: readonly MeasurementObservations[] = []): Promise<void> {
     this.check();
+    if (this.observationWriter && observations.length > 0) await this.observationWriter.write(observations);
     if (rows.length === 0) return;
     await this.db.client.insert({ table: "fastpath", values: rows as FastpathRow[], format: "JSONEachRow" });
   }

@@ -1,0 +1,130 @@
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, queryRows, type Database } from "../../../origin/src/db/clickhouse";
+import { migrate } from "../../../origin/src/db/migrations";
+import { analysisCommand } from "../../../origin/src/analysis/command";
+import { AnalysisFollower } from "../../../origin/src/analysis/follower";
+import { observe, type MeasurementObservations } from "../../../origin/src/observations";
+import { ObservationWriter } from "../../../origin/src/observations/writer";
+import type { Services } from "../../../origin/src/services";
+import { tempDir } from "../fastpath-pipeline/helpers";
+
+// The web analysis in embedded ClickHouse: live (ObservationWriter, per batch, ground truth so far)
+// and rebuilt by `analysis reprocess` (whole days, as upstream's batch), which replaces live rows.
+
+const tmp = tempDir("analysis");
+let db: Database;
+
+beforeAll(async () => {
+  db = openDatabase({ kind: "embedded", path: path.join(tmp.dir, "ch"), database: "default", queryTimeoutS: 60 });
+  await migrate(db);
+});
+
+afterAll(async () => {
+  await db?.close();
+  tmp.cleanup();
+});
+
+const START = "2024-05-01 10:00:00";
+
+/** web_connectivity 0.4: the system resolver answers `probeIp`; the control resolved `ctrlIps`. */
+function measurement(n: number, host: string, probe: { ip?: string; failure?: string; tcp?: boolean }, ctrlIps: string[]) {
+  return {
+    probe_cc: "IT", probe_asn: "AS30722", test_name: "web_connectivity", test_version: "0.4.3", report_id: `R${n}`,
+    measurement_start_time: START, input: `https://${host}/`, software_name: "ooniprobe-cli", software_version: "3.22.0",
+    annotations: { network_type: "wifi" },
+    test_keys: {
+      blocking: probe.failure ? "dns" : false,
+      queries: [{ hostname: host, query_type: "A", engine: "system", failure: probe.failure ?? null, answers: probe.ip ? [{ answer_type: "A", ipv4: probe.ip }] : null }],
+      tcp_connect: probe.ip ? [{ ip: probe.ip, port: 443, status: { success: probe.tcp ?? true, failure: probe.tcp === false ? "connection_reset" : null } }] : [],
+      requests: [],
+      control: {
+        dns: { failure: null, addrs: ctrlIps },
+        tcp_connect: Object.fromEntries(ctrlIps.map((ip) => [`${ip}:443`, { status: true, failure: null }])),
+        http_request: { body_length: 10, failure: null, status_code: 200 },
+      },
+    },
+  };
+}
+
+const uid = (n: number) => `20240501100000.${String(n).padStart(6, "0")}_IT_webconnectivity_${n.toString(16).padStart(16, "0")}`;
+
+function observed(n: number, m: Record<string, unknown>): MeasurementObservations {
+  const r = observe(m, uid(n));
+  if (r.kind !== "ok") throw new Error(JSON.stringify(r));
+  return r.observations;
+}
+
+async function analysisOf(n: number) {
+  const [row] = await queryRows<Record<string, unknown>>(db, "SELECT * FROM analysis_web_measurement FINAL WHERE measurement_uid = {u:String}", { u: uid(n) });
+  return row;
+}
+
+describe("web analysis", () => {
+  it("live: each batch is analysed as it is written, with the LoNI values of the rule that fired", async () => {
+    const w = new ObservationWriter(db, null);
+    await w.write([
+      observed(1, measurement(1, "a.example", { ip: "10.10.34.36", tcp: false }, ["93.184.215.1"])), // bogon the control never saw
+      observed(2, measurement(2, "b.example", { failure: "dns_nxdomain_error" }, ["93.184.215.2"])), // NXDOMAIN, control resolves
+      observed(3, measurement(3, "c.example", { ip: "93.184.215.3" }, ["93.184.215.3"])), // all fine
+    ]);
+    expect(await analysisOf(1)).toMatchObject({ top_dns_rule_id: "bogon_not_in_ctrl", dns_blocked: 0.95, top_tcp_rule_id: "dns_untrusted", analysis_rules_version: 2 });
+    expect(await analysisOf(2)).toMatchObject({ top_dns_rule_id: "dns_system_failure_ctrl_ok", dns_blocked: 0.9, top_dns_failure: "dns_nxdomain_error" });
+    expect(await analysisOf(3)).toMatchObject({ top_dns_rule_id: "answer_matches_ctrl", top_tcp_rule_id: "connect_ok", tcp_ok: 1, network_type: "wifi", domain: "c.example" });
+  });
+
+  it("reprocess: a later control observation of the same day changes the verdict of an earlier measurement", async () => {
+    const w = new ObservationWriter(db, null);
+    // Live, the only ground truth for d.example is this measurement's own control: it never
+    // resolved the probe's answer, and the ASNs are unknown, so the answer looks unmatched.
+    await w.write([observed(10, measurement(10, "d.example", { ip: "93.184.215.10" }, ["93.184.215.11"]))]);
+    expect(await analysisOf(10)).toMatchObject({ top_dns_rule_id: "dns_system_answer_unmatched", dns_blocked: 0.75 });
+    // Later that day another probe's control resolves that address too.
+    await w.write([observed(11, measurement(11, "d.example", { ip: "93.184.215.10" }, ["93.184.215.10"]))]);
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(`ERR ${t}`), interactive: false };
+    const services = { db } as unknown as Services;
+    expect(await analysisCommand.runWith(services, ["reprocess", "--since", "2024-05-01", "--until", "2024-05-02"], io, new AbortController().signal)).toBe(0);
+    expect(out.join("")).toMatch(/\[#{24}\] 100% 1\/1 days · 5 measurements analysed/);
+    expect(await analysisOf(10)).toMatchObject({ top_dns_rule_id: "answer_matches_ctrl", dns_blocked: 0, dns_ok: 0.9 });
+    const [n] = await queryRows<{ n: string }>(db, "SELECT count() AS n FROM analysis_web_measurement FINAL");
+    expect(Number(n!.n)).toBe(5);
+  });
+
+  it("the live follower analyses what the writer hands it, and catches up on observations left unanalysed", async () => {
+    const follower = new AnalysisFollower(db, { intervalMs: 50 });
+    try {
+      await new ObservationWriter(db, null, follower).write([observed(20, measurement(20, "e.example", { failure: "dns_nxdomain_error" }, ["93.184.215.20"]))]);
+      await follower.idle();
+      expect(await analysisOf(20)).toMatchObject({ top_dns_rule_id: "dns_system_failure_ctrl_ok" });
+      // Observations written by a process that stopped before analysing them:
+      const o = observed(21, measurement(21, "f.example", { ip: "93.184.215.21" }, ["93.184.215.21"]));
+      for (const r of [...o.web, ...o.ctrl]) r.created_at = "2024-05-01 10:00:01.000";
+      await db.client.insert({ table: "obs_web_ctrl", values: o.ctrl, format: "JSONEachRow" });
+      await db.client.insert({ table: "obs_web", values: o.web, format: "JSONEachRow" });
+      expect(await analysisOf(21)).toBeUndefined();
+      expect(await follower.catchUp("2024-05-01")).toBe(1); // the receipt day, from the uid
+      await follower.idle();
+      expect(await analysisOf(21)).toMatchObject({ top_dns_rule_id: "answer_matches_ctrl" });
+      expect(follower.analysed).toBe(2);
+    } finally {
+      await follower.stop();
+    }
+  });
+
+  it("the daily `analysis` timer job rebuilds yesterday and the day before", async () => {
+    const { JOBS } = await import("../../../origin/src/timers/jobs");
+    const services = { db } as unknown as Services;
+    expect(await JOBS.analysis.run(services, new AbortController().signal)).toBe("analysis: 2 days, 0 measurements analysed");
+  });
+
+  it("reprocess refuses bad arguments with its usage", async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), interactive: false };
+    const services = { db } as unknown as Services;
+    for (const args of [["reprocess"], ["reprocess", "--since", "2024-13-01"], ["redo", "--since", "2024-05-01"], ["reprocess", "--since", "2024-05-02", "--until", "2024-05-01"], ["reprocess", "--since", "2024-05-01", "--probe-cc", "italy"]]) {
+      expect(await analysisCommand.runWith(services, args, io, new AbortController().signal), args.join(" ")).toBe(2);
+    }
+    expect(out.join("")).toContain("usage: npm run cli -- analysis reprocess");
+  });
+});
