@@ -59,6 +59,20 @@ const EDITS: Edit[] = [
     replace: "return ip == nil || (isBogon(address, ip) && !ooniEdgeInteropPublicLoopback(ip))",
   },
   {
+    // ... and web_connectivity's "never connect to loopback" rule, likewise.
+    file: "internal/netxlite/bogon.go",
+    find: "return ip == nil || ip.IsLoopback()",
+    replace: "return ip == nil || (ip.IsLoopback() && !ooniEdgeInteropPublicLoopback(ip))",
+  },
+  {
+    // web_connectivity v0.5's public DNS-over-UDP resolver: the suite's DNS responder under
+    // OONI_EDGE_INTEROP_UDP_RESOLVER (interop_udpresolver.go).
+    file: "internal/webconnectivityalgo/dnsoverudp.go",
+    find: "func RandomDNSOverUDPResolverEndpointIPv4() string {",
+    replace:
+      "func RandomDNSOverUDPResolverEndpointIPv4() string {\n\tif ep := ooniEdgeInteropUDPResolver(); ep != \"\" {\n\t\treturn ep\n\t}",
+  },
+  {
     // oohelperd's resolver: the system one under OOHELPERD_SYSTEM_RESOLVER=1 (interop_resolver.go).
     file: "internal/oohelperd/handler.go",
     find: "func newResolver(logger model.Logger, netx *netxlite.Netx) model.Resolver {",
@@ -69,6 +83,7 @@ const EDITS: Edit[] = [
 const ADDED: { from: string; to: string }[] = [
   { from: "interop_loopback.go.txt", to: "internal/netxlite/zz_ooniedge_interop.go" },
   { from: "interop_resolver.go.txt", to: "internal/oohelperd/zz_ooniedge_interop.go" },
+  { from: "interop_udpresolver.go.txt", to: "internal/webconnectivityalgo/zz_ooniedge_interop.go" },
   { from: "interop_reanalyze.go.txt", to: "internal/experiment/webconnectivitylte/zz_ooniedge_interop.go" },
   { from: "verdict_main.go.txt", to: "internal/cmd/ooniedgeverdict/main.go" },
 ];
