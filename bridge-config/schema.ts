@@ -77,6 +77,38 @@ const helpersSchema = z.strictObject({
   pool: withDefault(z.array(helperSchema), []),
 });
 
+/** A host the probe dials on port 80 (tcp-echo): a lowercase name or an IP literal, no port. */
+const legacyHost = z
+  .string()
+  .check(
+    z.regex(
+      /^(([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)$/,
+      "a hostname or IP address without a port (the probe always dials port 80)",
+    ),
+  );
+
+/** http://host[:port]: the probe sends its request line and headers unencrypted, so plain http only. */
+const legacyHttpUrl = z.url({ protocol: /^http$/ }).check(
+  z.refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.pathname === "/" || url.pathname === "") && !url.search && !url.hash && !url.username && !url.password;
+    } catch {
+      return true;
+    }
+  }, "must be http://host[:port] without a path, query or credentials"),
+);
+
+// The legacy helpers of the probe's middlebox tests, advertised (type "legacy") in the test-helpers
+// map and check-in of every probe that comes through this bridge. They are raw TCP servers
+// (`npm run cli -- legacy-helpers serve`), never the Worker: put them on names that are not proxied.
+const legacyHelpersSchema = z.strictObject({
+  /** http_invalid_request_line: hosts whose port 80 echoes every byte back. */
+  tcp_echo: withDefault(z.array(legacyHost).check(z.maxLength(16)), []),
+  /** http_header_field_manipulation: URLs answering with the request line and headers as JSON. */
+  http_return_json_headers: withDefault(z.array(legacyHttpUrl).check(z.maxLength(16)), []),
+});
+
 const routeSchema = z.strictObject({
   /** Path prefix at a segment boundary: "/api/v1/measurements" also covers "/api/v1/measurements/…". */
   prefix: z.string().check(z.regex(/^\/[\x21-\x7e]*$/, "a path starting with /")),
@@ -127,6 +159,7 @@ export const bridgeConfigSchema = z
       {},
     ),
     helpers: withDefault(helpersSchema, helpersSchema.parse({})),
+    legacy_helpers: withDefault(legacyHelpersSchema, { tcp_echo: [], http_return_json_headers: [] }),
     state: withDefault(
       z.strictObject({
         /** How often an isolate exchanges counters and helper state with the Durable Object. */

@@ -5,7 +5,8 @@ import { createInterface } from "node:readline";
 import { BridgeConfigError, bridgeConfigPath, loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../bridge-config/load";
 import type { BridgeConfig } from "../bridge-config/schema";
 import { ConfigError, loadConfig } from "../origin/src/config";
-import { startTestHelper, type RunningTestHelper } from "../origin/src/testhelper";
+import { startJsonHeaders, startTcpEcho } from "../origin/src/legacy-helpers";
+import { startTestHelper } from "../origin/src/testhelper";
 
 // `npm start`: the whole system on embedded defaults — the origin (embedded chDB, local blob store,
 // fixture GeoIP), the web-connectivity test helpers of the bridge pool that live on loopback, and
@@ -15,7 +16,7 @@ import { startTestHelper, type RunningTestHelper } from "../origin/src/testhelpe
 
 const repoRoot = path.resolve(import.meta.dirname, "..");
 const children: ChildProcess[] = [];
-const helpers: RunningTestHelper[] = [];
+const helpers: { url: string; close(): Promise<void> }[] = [];
 /** How often the stand-in for the cron trigger runs the active health checks (Cloudflare: every minute). */
 const HEALTH_CHECK_EVERY_MS = 30_000;
 const quietWrangler = {
@@ -141,6 +142,28 @@ async function main() {
     }
   }
 
+  // The legacy helpers of [legacy_helpers] that live on loopback (raw TCP: never in the Worker).
+  // The probe dials tcp-echo on port 80 only; without the right to bind it, say so and go on.
+  const legacyNotes: string[] = [];
+  for (const host of bridge.legacy_helpers.tcp_echo) {
+    if (!["127.0.0.1", "localhost", "::1"].includes(host)) continue;
+    const port = Number(process.env.TCP_ECHO_PORT || 80);
+    try {
+      helpers.push(await startTcpEcho({ host: host === "localhost" ? "127.0.0.1" : host, port }));
+    } catch (err) {
+      legacyNotes.push(`tcp-echo on ${host}:${port} not started (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the probe dials port 80 — see docs/edge.md#legacy-helpers`);
+    }
+  }
+  for (const url of bridge.legacy_helpers.http_return_json_headers) {
+    const local = localHelper(url);
+    if (!local) continue;
+    try {
+      helpers.push(await startJsonHeaders(local));
+    } catch (err) {
+      throw new Error(`cannot start the local http-return-json-headers helper on ${url}: ${(err as Error).message}`);
+    }
+  }
+
   // What the Worker gets: the file's configuration, pointed at the origin started above, with
   // per-run tokens when the file sets none.
   const generated = { status: !bridge.admin.status_token, purge: !bridge.admin.purge_token };
@@ -200,6 +223,7 @@ async function main() {
   process.stdout.write(
     `\nooni-edge is running\n  edge (bridge, any hostname): ${edgeUrl}\n  origin:                      ${originUrl}\n` +
       `  test helpers:                ${helpers.map((h) => h.url).join(", ") || "none on this machine"}\n` +
+      legacyNotes.map((n) => `  note:                        ${n}\n`).join("") +
       `  bridge configuration:        ${bridgeFile}\n` +
       `  status page:                 ${edgeUrl}/__bridge/status (any user name, token as password)\n` +
       `  status token:                ${token(workerConfig.admin.status_token, generated.status)}\n` +

@@ -4,6 +4,7 @@
 import { BridgeConfigError, validateBridgeConfig, type BridgeConfig } from "../../bridge-config/schema";
 import { compilePool, type CompiledPool } from "./balancer/pool";
 import { compileCacheRoutes, type CacheRoutes } from "./cache/key";
+import type { BridgeLegacyHelpers } from "#shared/edge-protocol";
 import type { OriginSettings } from "./forward";
 import { compileHostnames, type HostnameMatcher } from "./hostnames";
 import type { BridgeState } from "./state/durable-object";
@@ -73,7 +74,13 @@ function build(env: EdgeEnv): Runtime {
   const pool = compilePool(config.helpers.pool);
   return {
     config,
-    origin: { url: originUrl, timeoutMs, maxBodyBytes: config.origin.max_body_bytes, edgeSecret: env.EDGE_SHARED_SECRET || null },
+    origin: {
+      url: originUrl,
+      timeoutMs,
+      maxBodyBytes: config.origin.max_body_bytes,
+      edgeSecret: env.EDGE_SHARED_SECRET || null,
+      legacyHelpers: legacyHelpersHeader(config),
+    },
     pool,
     helperHosts: compileHostnames(config.helpers.hostnames),
     cache: compileCacheRoutes(config.cache.routes, config.cache.tracking_params, config.name),
@@ -81,6 +88,16 @@ function build(env: EdgeEnv): Runtime {
     statusToken: env.BRIDGE_STATUS_TOKEN || config.admin.status_token || null,
     purgeToken: env.BRIDGE_PURGE_TOKEN || config.admin.purge_token || null,
   };
+}
+
+/** The bridge's legacy helpers as the origin reads them (#shared/edge-protocol), or null when there are none. */
+function legacyHelpersHeader(config: BridgeConfig): string | null {
+  const { tcp_echo, http_return_json_headers } = config.legacy_helpers;
+  if (tcp_echo.length === 0 && http_return_json_headers.length === 0) return null;
+  const value: BridgeLegacyHelpers = {};
+  if (tcp_echo.length) value["tcp-echo"] = tcp_echo;
+  if (http_return_json_headers.length) value["http-return-json-headers"] = http_return_json_headers.map((u) => u.replace(/\/+$/, ""));
+  return JSON.stringify(value);
 }
 
 // Built once per isolate and configuration. The env object is usually the same between requests;

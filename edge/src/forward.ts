@@ -1,4 +1,4 @@
-import { BRIDGE_HOST_HEADER, EDGE_AUTH_HEADER, FORWARDED_FOR_HEADER, REQUEST_ID_HEADER } from "#shared/edge-protocol";
+import { BRIDGE_HOST_HEADER, BRIDGE_LEGACY_HELPERS_HEADER, EDGE_AUTH_HEADER, FORWARDED_FOR_HEADER, REQUEST_ID_HEADER } from "#shared/edge-protocol";
 import { BodyTooLarge, countedUpload, declaredTooLarge, readBounded, type Upload } from "./body";
 import { jsonError } from "./errors";
 import { HOP_AND_ADDRESS_HEADERS } from "./hop-headers";
@@ -8,6 +8,8 @@ export interface OriginSettings {
   timeoutMs: number;
   maxBodyBytes: number;
   edgeSecret: string | null;
+  /** BRIDGE_LEGACY_HELPERS_HEADER's value (bridge-config `[legacy_helpers]`), null when none are configured. */
+  legacyHelpers?: string | null;
 }
 
 // Headers that describe one hop, or that only the edge may set: never copied from the client.
@@ -16,6 +18,7 @@ const DROP = new Set<string>([
   FORWARDED_FOR_HEADER,
   EDGE_AUTH_HEADER,
   BRIDGE_HOST_HEADER,
+  BRIDGE_LEGACY_HELPERS_HEADER,
 ]);
 
 /** Request bodies up to this size are read into memory before they are forwarded (see forwardToOrigin). */
@@ -29,7 +32,7 @@ export function clientAddress(req: Request): string {
   return req.headers.get("cf-connecting-ip") ?? "0.0.0.0";
 }
 
-export function originHeaders(req: Request, edgeSecret: string | null, requestId: string): Headers {
+export function originHeaders(req: Request, edgeSecret: string | null, requestId: string, legacyHelpers: string | null = null): Headers {
   const out = new Headers();
   req.headers.forEach((value, name) => {
     if (!DROP.has(name) && !name.startsWith("cf-")) out.set(name, value);
@@ -40,6 +43,7 @@ export function originHeaders(req: Request, edgeSecret: string | null, requestId
   out.set(BRIDGE_HOST_HEADER, url.host);
   out.set(REQUEST_ID_HEADER, requestId);
   if (edgeSecret) out.set(EDGE_AUTH_HEADER, edgeSecret);
+  if (legacyHelpers) out.set(BRIDGE_LEGACY_HELPERS_HEADER, legacyHelpers);
   return out;
 }
 
@@ -71,7 +75,7 @@ export async function forwardToOrigin(req: Request, origin: OriginSettings, requ
     return jsonError(413, "request body too large", { limit_bytes: origin.maxBodyBytes, request_id: requestId });
   }
   let tooLarge = false;
-  const headers = originHeaders(req, origin.edgeSecret, requestId);
+  const headers = originHeaders(req, origin.edgeSecret, requestId, origin.legacyHelpers ?? null);
   if (opts.unconditional) for (const h of CONDITIONAL) headers.delete(h);
   // A streamed body is counted as it goes. Past the limit the upload is aborted: ending the stream
   // with an error alone lets workerd finish the chunked body cleanly, and the origin would take the

@@ -13,3 +13,14 @@ export const REQUEST_ID_HEADER = "x-request-id";
  * logs and nothing a client chooses is reflected verbatim.
  */
 export const PLAIN_REQUEST_ID = /^[\w=-]{1,64}$/;
+
+/**
+ * The bridge's legacy test helpers (bridge-config `[legacy_helpers]`), sent with every forwarded
+ * request as compact JSON, e.g. `{"tcp-echo":["203.0.113.9"],"http-return-json-headers":["http://203.0.113.9:8080"]}`.
+ * The origin fills `{bridge_legacy}` entries of its test-helper lists from it, only when the edge
+ * proved itself (EDGE_AUTH_HEADER). Workers cannot accept raw TCP, so these run elsewhere.
+ */
+export const BRIDGE_LEGACY_HELPERS_HEADER = "x-ooni-bridge-legacy-helpers";
+export const LEGACY_HELPER_KINDS = ["tcp-echo", "http-return-json-headers"] as const;
+export type LegacyHelperKind = (typeof LEGACY_HELPER_KINDS)[number];
+export type BridgeLegacyHelpers = Partial<Record<LegacyHelperKind, string[]>>;

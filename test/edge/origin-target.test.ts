@@ -22,3 +22,27 @@ describe("origin target", () => {
     for (const r of mine.requests) expect(r.headers["x-ooni-edge-auth"]).toBeDefined();
   });
 });
+
+describe("legacy helpers header", () => {
+  it("carries the bridge's [legacy_helpers] to the origin, and never a client's own copy", async () => {
+    const origin = await fakes.origin();
+    const forged = JSON.stringify({ "tcp-echo": ["198.51.100.66"] });
+    const plain = bridge(bridgeConfig({ name: uniqueName("legacy-none"), origin: { url: origin.url }, legacy_helpers: { tcp_echo: [], http_return_json_headers: [] } }));
+    await (await plain.fetch("https://bridge.example/api/v1/test-helpers", { headers: { "x-ooni-bridge-legacy-helpers": forged } })).arrayBuffer();
+    const withHelpers = bridge(
+      bridgeConfig({
+        name: uniqueName("legacy-some"),
+        origin: { url: origin.url },
+        legacy_helpers: { tcp_echo: ["203.0.113.9"], http_return_json_headers: ["http://203.0.113.9:8080/"] },
+      }),
+    );
+    await (await withHelpers.fetch("https://bridge.example/api/v1/test-helpers", { headers: { "x-ooni-bridge-legacy-helpers": forged } })).arrayBuffer();
+    const seen = (await fakes.originHits(origin.id)).requests;
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.headers["x-ooni-bridge-legacy-helpers"]).toBeUndefined();
+    expect(JSON.parse(seen[1]!.headers["x-ooni-bridge-legacy-helpers"]!)).toEqual({
+      "tcp-echo": ["203.0.113.9"],
+      "http-return-json-headers": ["http://203.0.113.9:8080"],
+    });
+  });
+});

@@ -88,6 +88,10 @@ describe("probe contract through the edge (workerd)", () => {
 
     const helpers = await p.call<Record<string, { address: string; type: string }[]>>("GET", "/api/v1/test-helpers");
     expect(helpers["web-connectivity"]![0]).toEqual({ address: `https://${host}`, type: "https" });
+    // The legacy helpers of bridge-config [legacy_helpers], as upstream shapes them: without them the
+    // probe's http_header_field_manipulation and http_invalid_request_line stop ("no available helpers").
+    expect(helpers["tcp-echo"]).toEqual([{ address: "127.0.0.1", type: "legacy" }]);
+    expect(helpers["http-return-json-headers"]).toEqual([{ address: "http://127.0.0.1:8792", type: "legacy" }]);
 
     const password = "a".repeat(64);
     const { client_id } = await p.call<{ client_id: string }>("POST", "/api/v1/register", {
@@ -105,7 +109,9 @@ describe("probe contract through the edge (workerd)", () => {
     });
     expect(ci).toMatchObject({ v: 1, probe_cc: "IT", probe_asn: "AS30722", probe_network_name: "Vodafone Italia S.p.A." });
     expect(ci.utc_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(typeof ci.conf.features).toBe("object");
+    expect(ci.conf.features["webconnectivity_0.5"]).toBe(true);
+    expect(ci.conf.test_helpers["tcp-echo"]).toEqual(helpers["tcp-echo"]);
+    expect(ci.conf.test_helpers["http-return-json-headers"]).toEqual(helpers["http-return-json-headers"]);
     const urls = ci.tests.web_connectivity!.urls!;
     expect(urls).toHaveLength(20);
     expect(urls.every((u) => /^(IT|XX)$/.test(u.country_code) && /^[A-Z]+$/.test(u.category_code) && u.url.startsWith("http"))).toBe(true);

@@ -18,6 +18,12 @@ commandModules.testhelper = {
   load: async () => (await import("./testhelper")).testhelperCommand,
 };
 
+commandModules["legacy-helpers"] = {
+  summary: "run the legacy test helpers tcp-echo and http-return-json-headers (middlebox tests)",
+  usage: "legacy-helpers serve [--tcp-echo HOST:PORT] [--json-headers HOST:PORT]",
+  load: async () => (await import("./legacy-helpers")).legacyHelpersCommand,
+};
+
 commandModules.accounts = {
   summary: "people's accounts: print an account id, set a role, expunge sessions",
   usage: "accounts id EMAIL | accounts set-role EMAIL user|admin | accounts expunge EMAIL",

@@ -8,6 +8,16 @@ import { siteOf } from "./site";
 import { testHelpersFor } from "./test-helpers";
 import { probeTime } from "./tokens";
 
+// The flags upstream's check-in always sends (ooni/backend ooniapi/services/ooniprobe
+// probe_services.py), so a services.json written before one existed still gets it; the file's own
+// `features` win. `webconnectivity_0.5` makes the probe run the newer web_connectivity (LTE).
+const UPSTREAM_FEATURES: Readonly<Record<string, boolean>> = {
+  torsf_enabled: false,
+  vanilla_tor_enabled: false,
+  openvpn_enabled: false,
+  "webconnectivity_0.5": true,
+};
+
 // POST /api/v1/check-in: where the probe learns its network (from our GeoIP of its address), gets
 // its web_connectivity URLs and a report_id per test. GET /api/v1/test-list/urls: the same URL
 // list for people and older clients. POST /api/v1/geolookup: GeoIP for a list of addresses.
@@ -162,7 +172,7 @@ export function checkInRoutes() {
         probe_asn: geoAsn,
         probe_network_name: geo.as_name,
         utc_time: probeTime(new Date()),
-        conf: { features: services.features, test_helpers: testHelpersFor(services, siteOf(c)) },
+        conf: { features: { ...UPSTREAM_FEATURES, ...services.features }, test_helpers: testHelpersFor(services, siteOf(c)) },
         tests,
       },
       200,

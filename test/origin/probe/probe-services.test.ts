@@ -68,7 +68,8 @@ describe("check-in", () => {
     expect(b.v).toBe(1);
     expect(b.utc_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Math.abs(Date.parse(b.utc_time) - Date.now())).toBeLessThan(60_000);
-    expect(b.conf.features).toEqual({ torsf_enabled: false, vanilla_tor_enabled: true, openvpn_enabled: false });
+    // What upstream's check-in sends today (ooni/backend ooniapi/services/ooniprobe).
+    expect(b.conf.features).toEqual({ torsf_enabled: false, vanilla_tor_enabled: false, openvpn_enabled: false, "webconnectivity_0.5": true });
     expect(b.conf.test_helpers["web-connectivity"].length).toBeGreaterThan(0);
     expect(Object.keys(b.tests)).toHaveLength(21);
     for (const [name, t] of Object.entries(b.tests as Record<string, { report_id: string }>)) {
@@ -128,6 +129,31 @@ describe("discovery", () => {
     // Without the secret the header is just a header.
     const forged = await call("/api/v1/test-helpers", { headers: { "x-ooni-bridge-host": "evil.example" } });
     expect(JSON.stringify(forged.json)).not.toContain("evil.example");
+  });
+
+  it("advertises the bridge's legacy helpers (type legacy) in test-helpers and check-in, only through the edge", async () => {
+    const legacy = JSON.stringify({ "tcp-echo": ["203.0.113.9", "echo.example"], "http-return-json-headers": ["http://203.0.113.9:8080"] });
+    const edge = { "x-ooni-edge-auth": edgeSecret, "x-ooni-bridge-host": "some-bridge.example", "x-ooni-bridge-legacy-helpers": legacy };
+    const th = await call("/api/v1/test-helpers", { headers: edge });
+    expect(th.json["tcp-echo"]).toEqual([
+      { address: "203.0.113.9", type: "legacy" },
+      { address: "echo.example", type: "legacy" },
+    ]);
+    expect(th.json["http-return-json-headers"]).toEqual([{ address: "http://203.0.113.9:8080", type: "legacy" }]);
+    const ci = await call("/api/v1/check-in", { body: checkInBody, headers: edge });
+    expect(ci.json.conf.test_helpers["tcp-echo"]).toEqual(th.json["tcp-echo"]);
+    expect(ci.json.conf.test_helpers["http-return-json-headers"]).toEqual(th.json["http-return-json-headers"]);
+    // The legacy bouncer names the first of each, as upstream's did.
+    const b = await call("/bouncer/net-tests", { body: { "net-tests": [{ name: "http_invalid_request_line", version: "0.2.1" }] }, headers: edge });
+    expect(b.json["net-tests"][0]["test-helpers"]["tcp-echo"]).toBe("203.0.113.9");
+    // Without the secret, or with a value that is not the edge's shape: nothing.
+    const forged = await call("/api/v1/test-helpers", { headers: { "x-ooni-bridge-legacy-helpers": legacy } });
+    expect(forged.json["tcp-echo"]).toEqual([]);
+    for (const bad of ["not json", '{"tcp-echo":"one"}', '{"tcp-echo":["has space"]}', '{"other":["x"]}']) {
+      const r = await call("/api/v1/test-helpers", { headers: { ...edge, "x-ooni-bridge-legacy-helpers": bad } });
+      expect(r.status).toBe(200);
+      expect(r.json["tcp-echo"]).toEqual([]);
+    }
   });
 
   it("lists collectors and answers the legacy bouncer", async () => {

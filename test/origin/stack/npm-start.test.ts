@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../support/free-port";
@@ -15,13 +16,18 @@ describe("npm start: the whole system on embedded defaults", () => {
   let child: ChildProcess;
   let edge: string;
   let output = "";
+  let echoPort = 0;
+  let jsonHeadersUrl = "";
   const dir = mkdtempSync(path.join(tmpdir(), "ooni-edge-stack-"));
 
   beforeAll(async () => {
-    const [originPort, edgePort, h0, h1] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [originPort, edgePort, h0, h1, jsonHeaders, echo] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    echoPort = echo;
+    jsonHeadersUrl = `http://127.0.0.1:${jsonHeaders}`;
     const config = readFileSync(path.join(repoRoot, "bridge-config/bridge.toml"), "utf8")
       .replace("http://127.0.0.1:8790", `http://127.0.0.1:${h0}`)
-      .replace("http://127.0.0.1:8791", `http://127.0.0.1:${h1}`);
+      .replace("http://127.0.0.1:8791", `http://127.0.0.1:${h1}`)
+      .replace("http://127.0.0.1:8792", jsonHeadersUrl);
     writeFileSync(path.join(dir, "bridge.toml"), config);
     child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: repoRoot,
@@ -33,6 +39,8 @@ describe("npm start: the whole system on embedded defaults", () => {
         EDGE_PORT: String(edgePort),
         BRIDGE_CONFIG: path.join(dir, "bridge.toml"),
         LOG_LEVEL: "warn",
+        // Port 80 (what the probe dials) may be taken on a shared machine; the helper is the same.
+        TCP_ECHO_PORT: String(echo),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -88,6 +96,24 @@ describe("npm start: the whole system on embedded defaults", () => {
     );
     // Loopback is a bogon for a production helper: reported in ip_info, never connected to.
     expect((body.ip_info as Record<string, { flags: number }>)["127.0.0.1"]!.flags & 4).toBe(4);
+  });
+
+  it("runs the legacy helpers and advertises them through the edge", async () => {
+    const list = (await (await fetch(`${edge}/api/v1/test-helpers`)).json()) as Record<string, { address: string; type: string }[]>;
+    expect(list["tcp-echo"]).toEqual([{ address: "127.0.0.1", type: "legacy" }]);
+    expect(list["http-return-json-headers"]).toEqual([{ address: jsonHeadersUrl, type: "legacy" }]);
+    const answer = (await (await fetch(jsonHeadersUrl, { headers: { "X-Probe": "1" } })).json()) as { request_line: string; headers_dict: Record<string, string[]> };
+    expect(answer.request_line).toBe("GET / HTTP/1.1");
+    expect(Object.entries(answer.headers_dict).find(([k]) => k.toLowerCase() === "x-probe")?.[1]).toEqual(["1"]);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect({ host: "127.0.0.1", port: echoPort }, () => sock.write("XYZW / HTTP/1.1\n\r"));
+      sock.once("data", (d) => {
+        sock.destroy();
+        resolve(d.toString("latin1"));
+      });
+      sock.once("error", reject);
+    });
+    expect(echoed).toBe("XYZW / HTTP/1.1\n\r");
   });
 
   it("stops every process on SIGTERM", async () => {
