@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startEdgeProcess, type EdgeProcess } from "../../contract/edge-process";
@@ -8,7 +8,9 @@ import { startHelperProcess, type HelperProcess } from "../../support/testhelper
 import { startDnsResponder, type DnsResponder } from "./dns";
 import { startFarm, type Farm } from "./farm";
 import { HostsEntries } from "./hosts";
+import { startRecorder, type Recorder } from "./recorder";
 import { startStunResponder, type StunResponder } from "./stun";
+import { startJsonHeaders, startTcpEcho, type LegacyServer } from "../../../origin/src/legacy-helpers";
 
 // Everything the real probe meets in an interop run, on loopback: the real origin (embedded chDB,
 // temp blob store), the real Worker (workerd under Miniflare) reached on random bridge hostnames,
@@ -45,6 +47,11 @@ export interface InteropStack {
   edge: EdgeProcess;
   helper: HelperProcess;
   farm: Farm;
+  /** The recording hop in front of the edge: the port the probe's --probe-services URL uses. */
+  recorder: Recorder;
+  /** tcp-echo (port 80) and http-return-json-headers, on their own loopback address. */
+  legacy: LegacyServer[];
+  legacyAddress: string;
   stun: StunResponder;
   dns: DnsResponder;
   /** The farm's loopback address; `dead` is one where nothing listens. */
@@ -59,11 +66,11 @@ export interface InteropStack {
   stop(): Promise<void>;
 }
 
-function randomLoopback(): [string, string] {
+function randomLoopback(): [string, string, string] {
   const a = randomInt(1, 250);
   const b = randomInt(0, 256);
   const c = randomInt(2, 250);
-  return [`127.${a}.${b}.${c}`, `127.${a}.${b}.${c + 1}`];
+  return [`127.${a}.${b}.${c}`, `127.${a}.${b}.${c + 1}`, `127.${a}.${b}.${c + 2}`];
 }
 
 /** The fixture probe config with every outside address swapped for a loopback stand-in. */
@@ -93,9 +100,23 @@ function probeConfig(farmAddress: string): string {
   return dir;
 }
 
+/** A test list (CitizenLab layout) of farm URLs: what check-in hands the probe for web_connectivity. */
+function testList(sites: string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "ooni-edge-interop-testlist-"));
+  const head = "url,category_code,category_description,date_added,source,notes";
+  const row = (url: string, cat: string) => `${url},${cat},Interop,2024-01-10,ooni-edge interop,`;
+  mkdirSync(path.join(dir, "lists"));
+  writeFileSync(
+    path.join(dir, "lists", "global.csv"),
+    [head, row(`http://${sites[0]}/`, "NEWS"), row(`https://${sites[1]}/`, "HUMR"), row(`http://${sites[2]}/redirect/2`, "COMT"), ""].join("\n"),
+  );
+  for (const cc of ["it", "us"]) writeFileSync(path.join(dir, "lists", `${cc}.csv`), [head, row(`http://${sites[1]}/title/spaces`, "POLR"), ""].join("\n"));
+  return dir;
+}
+
 export async function startInteropStack(opts: { bridges?: number } = {}): Promise<InteropStack> {
   const edgeSecret = randomBytes(24).toString("hex");
-  const [farmAddress, deadAddress] = randomLoopback();
+  const [farmAddress, deadAddress, legacyAddress] = randomLoopback();
   const run = randomBytes(3).toString("hex");
   const bridgeHosts = Array.from({ length: opts.bridges ?? 2 }, () => `${randomBytes(4).toString("hex")}.bridge-${run}.example`);
   const sites = ["www.site-a.interop.test", "site-b.interop.test", "shop.site-c.interop.test"];
@@ -124,10 +145,17 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     const dns = await startDnsResponder(farmAddress, 53, hostMap);
     cleanups.push(() => dns.close());
 
+    // The legacy helpers (ours, origin/src/legacy-helpers), as `legacy-helpers serve` runs them.
+    const legacy = [await startTcpEcho({ host: legacyAddress, port: 80 })];
+    cleanups.push(() => Promise.all(legacy.map((l) => l.close())).then(() => {}));
+    legacy.push(await startJsonHeaders({ host: legacyAddress, port: 8080 }));
+
     const probeConfigDir = probeConfig(farmAddress);
     cleanups.push(() => rmSync(probeConfigDir, { recursive: true, force: true }));
+    const testListDir = testList(sites);
+    cleanups.push(() => rmSync(testListDir, { recursive: true, force: true }));
     const [origin, helper] = await Promise.all([
-      startOriginProcess({ env: { EDGE_SHARED_SECRET: edgeSecret, PROBE_CONFIG_DIR: probeConfigDir, TIMERS_IN_ORIGIN: "false" } }),
+      startOriginProcess({ env: { EDGE_SHARED_SECRET: edgeSecret, PROBE_CONFIG_DIR: probeConfigDir, TESTLISTS_BOOTSTRAP_DIR: testListDir, TIMERS_IN_ORIGIN: "false" } }),
       startHelperProcess(),
     ]);
     cleanups.push(async () => {
@@ -143,10 +171,13 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
       configure: (c) => ({
         ...c,
         helpers: { ...c.helpers, pool: [{ id: "th-interop", url: helper.url, weight: 1, canary: false, drained: false }] },
+        legacy_helpers: { tcp_echo: [legacyAddress], http_return_json_headers: [`http://${legacyAddress}:8080`] },
       }),
     });
     cleanups.push(() => edge.stop());
-    return { origin, edge, helper, farm, stun, dns, farmAddress, deadAddress, bridgeHosts, sites, edgeSecret, probeConfigDir, stop: stopAll };
+    const recorder = await startRecorder(edge.port);
+    cleanups.push(() => recorder.close());
+    return { origin, edge, helper, farm, recorder, legacy, legacyAddress, stun, dns, farmAddress, deadAddress, bridgeHosts, sites, edgeSecret, probeConfigDir, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
