@@ -74,7 +74,7 @@ async function eventually<T>(what: string, f: () => Promise<T | null>, ms = 90_0
 
 let runs = 0;
 /** Runs miniooni on the next bridge name and checks everything it submitted. */
-async function measure(args: string[], tests: string[]): Promise<MinioooniRun> {
+async function measure(args: string[], tests: string[]): Promise<MinioooniRun & { measurements: Record<string, any>[] }> {
   const expected = { count: tests.length };
   const host = stack.bridgeHosts[runs++ % stack.bridgeHosts.length]!;
   const before = stack.recorder.submissions.length;
@@ -91,11 +91,13 @@ async function measure(args: string[], tests: string[]): Promise<MinioooniRun> {
   expect(run.uids.sort()).toEqual([...answered].sort());
 
   const names: string[] = [];
+  const measurements: Record<string, any>[] = [];
   for (const s of submitted) {
     const uid = (JSON.parse(s.answer) as { measurement_uid: string }).measurement_uid;
     const content = submittedContent(s.body);
     const m = JSON.parse(content.toString()) as { test_name: string };
     names.push(m.test_name);
+    measurements.push(m);
     // Wait at the origin until the fastpath has scored it (asking the bridge early would only
     // warm its cache with "not yet"); then everything a reader sees, through the other bridge name.
     await eventually(`fastpath row for ${uid}`, async () => {
@@ -122,7 +124,7 @@ async function measure(args: string[], tests: string[]): Promise<MinioooniRun> {
     expect(results.map((x) => x.measurement_uid)).toContain(uid);
   }
   expect(names.sort()).toEqual([...tests].sort());
-  return run;
+  return { ...run, measurements };
 }
 
 describe.skipIf(skip !== "")("the real probe through the bridge", () => {
@@ -133,8 +135,8 @@ describe.skipIf(skip !== "")("the real probe through the bridge", () => {
 
   it("web_connectivity v0.5 on the check-in list", async () => {
     // The origin's test list here is farm URLs (stack.ts): 3 global + 1 for the probe's country.
-    const run = await measure(["web_connectivity@v0.5"], Array(4).fill("web_connectivity"));
-    expect(run.log).toMatch(/check-in|checkin/i);
+    // No input: the URLs come from check-in — the four farm URLs of the origin's test list, no more.
+    await measure(["web_connectivity@v0.5"], Array(4).fill("web_connectivity"));
   });
 
   it("web_connectivity v0.4 on given URLs and on the check-in list", async () => {
@@ -143,7 +145,8 @@ describe.skipIf(skip !== "")("the real probe through the bridge", () => {
   });
 
   it("dnscheck against the loopback DNS responder", async () => {
-    await measure(["-i", `udp://${stack.farmAddress}:53`, "-O", "Domain=dnscheck.interop.test", "dnscheck"], Array(1).fill("dnscheck"));
+    const r = await measure(["-i", `udp://${stack.farmAddress}:53`, "-O", "Domain=dnscheck.interop.test", "dnscheck"], ["dnscheck"]);
+    expect(JSON.stringify(r.measurements[0]!.test_keys.lookups)).toContain(stack.farmAddress);
     expect(stack.dns.queries).toContain("dnscheck.interop.test");
   });
 
@@ -165,9 +168,16 @@ describe.skipIf(skip !== "")("the real probe through the bridge", () => {
   });
 
   it("http_header_field_manipulation and http_invalid_request_line against our legacy helpers", async () => {
-    const hhfm = await measure(["http_header_field_manipulation"], Array(1).fill("http_header_field_manipulation"));
+    const hhfm = await measure(["http_header_field_manipulation"], ["http_header_field_manipulation"]);
     expect(hhfm.log).not.toMatch(/no available helpers/);
-    await measure(["http_invalid_request_line"], Array(1).fill("http_invalid_request_line"));
+    // It reached our http-return-json-headers helper and saw its headers come back untouched.
+    const tk = hhfm.measurements[0]!.test_keys;
+    expect(tk.failure ?? null).toBeNull();
+    expect(tk.tampering?.total).toBe(false);
+    const hirl = await measure(["http_invalid_request_line"], ["http_invalid_request_line"]);
+    // Every odd request line came back byte for byte from tcp-echo: no tampering.
+    expect(hirl.measurements[0]!.test_keys.tampering).toBe(false);
+    expect(hirl.measurements[0]!.test_keys.received.length).toBeGreaterThan(0);
   });
 
   it("an OONI Run v2 link served by the bridge", async () => {
