@@ -145,9 +145,9 @@ describe.skipIf(skip !== "")("the real probe through the bridge", () => {
   });
 
   it("dnscheck against the loopback DNS responder", async () => {
-    const r = await measure(["-i", `udp://${stack.farmAddress}:53`, "-O", "Domain=dnscheck.interop.test", "dnscheck"], ["dnscheck"]);
+    const r = await measure(["-i", `udp://${stack.farmAddress}:53`, "-O", `Domain=${stack.names.dnscheck}`, "dnscheck"], ["dnscheck"]);
     expect(JSON.stringify(r.measurements[0]!.test_keys.lookups)).toContain(stack.farmAddress);
-    expect(stack.dns.queries).toContain("dnscheck.interop.test");
+    expect(stack.dns.queries).toContain(stack.names.dnscheck);
   });
 
   it("stunreachability against the STUN responder", async () => {

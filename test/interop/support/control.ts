@@ -51,7 +51,7 @@ export function verdictFields(c: ControlResponse): Record<string, unknown> {
   };
   for (const [ep, v] of Object.entries(c.tcp_connect ?? {})) out[`tcp_connect[${ep}]`] = [v.status, v.failure];
   for (const [ep, v] of Object.entries(c.tls_handshake ?? {})) out[`tls_handshake[${ep}]`] = [v.status, v.failure, v.server_name];
-  for (const [ip, v] of Object.entries(c.ip_info ?? {})) out[`ip_info[${ip}].flags`] = v.flags & ~1;
+  for (const [ip, v] of Object.entries(c.ip_info ?? {})) out[`ip_info[${ip}].flags`] = v.flags & ~4; // 4: THIPInfoFlagIsBogon
   return out;
 }
 
@@ -88,8 +88,15 @@ export function probeVerdicts(binary: string, testKeys: unknown, controls: Recor
     child.once("error", reject);
     child.once("close", (code) => {
       if (code !== 0) return reject(new Error(`ooniedgeverdict exited ${code}: ${Buffer.concat(err).toString()}${Buffer.concat(out).toString()}`));
-      resolve(JSON.parse(Buffer.concat(out).toString()) as Record<string, Verdict>);
+      // The analysis also prints its "Extended Analysis" notes on stdout: the answer is the last line.
+      const last = Buffer.concat(out).toString().trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(last) as Record<string, Verdict>);
+      } catch (e) {
+        reject(new Error(`ooniedgeverdict printed no JSON: ${(e as Error).message}: ${last.slice(0, 200)}`));
+      }
     });
+    child.stdin.on("error", reject); // it exited before reading: the close handler says why
     child.stdin.end(JSON.stringify({ test_keys: testKeys, controls }));
   });
 }

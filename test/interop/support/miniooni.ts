@@ -33,7 +33,7 @@ export function runMiniooni(opts: MinioooniOptions, args: string[]): Promise<Min
   const started = Date.now();
   const home = opts.home ?? newProbeHome();
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.binary, ["--home", home, "--yes", "--probe-services", opts.probeServices, ...args], {
+    const child = spawn(opts.binary, ["--home", home, "--yes", "-o", path.join(home, "report.jsonl"), "--probe-services", opts.probeServices, ...args], {
       env: {
         PATH: process.env.PATH ?? "",
         HOME: home,

@@ -61,6 +61,8 @@ export interface InteropStack {
   bridgeHosts: string[];
   /** Farm site names (in /etc/hosts). */
   sites: string[];
+  /** Names of this run: `refused` maps to the dead address, `dnscheck` to the farm. */
+  names: { refused: string; dnscheck: string };
   edgeSecret: string;
   probeConfigDir: string;
   stop(): Promise<void>;
@@ -119,7 +121,8 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
   const [farmAddress, deadAddress, legacyAddress] = randomLoopback();
   const run = randomBytes(3).toString("hex");
   const bridgeHosts = Array.from({ length: opts.bridges ?? 2 }, () => `${randomBytes(4).toString("hex")}.bridge-${run}.example`);
-  const sites = ["www.site-a.interop.test", "site-b.interop.test", "shop.site-c.interop.test"];
+  // Site names of this run only (a second run on the machine maps its own).
+  const sites = [`www.site-a-${run}.interop.test`, `site-b-${run}.interop.test`, `shop.site-c-${run}.interop.test`];
   const hosts = new HostsEntries();
   const cleanups: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -127,14 +130,14 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
   };
   let hostMap: Record<string, string> = {};
   try {
-    hostMap = { "dnscheck.interop.test": farmAddress };
+    hostMap = { [`dnscheck-${run}.interop.test`]: farmAddress };
     for (const b of bridgeHosts) hostMap[b] = "127.0.0.1";
     for (const s of sites) hostMap[s] = farmAddress;
     for (const n of APP_NAMES) hostMap[n] = farmAddress;
     for (const n of OUTSIDE_NAMES) hostMap[n] = deadAddress;
     hostMap["stun.ekiga.net"] = farmAddress;
     hostMap["stun.l.google.com"] = farmAddress;
-    hostMap["refused.interop.test"] = deadAddress;
+    hostMap[`refused-${run}.interop.test`] = deadAddress;
     hosts.add(hostMap);
     cleanups.push(() => hosts.remove());
 
@@ -177,7 +180,7 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     cleanups.push(() => edge.stop());
     const recorder = await startRecorder(edge.port);
     cleanups.push(() => recorder.close());
-    return { origin, edge, helper, farm, recorder, legacy, legacyAddress, stun, dns, farmAddress, deadAddress, bridgeHosts, sites, edgeSecret, probeConfigDir, stop: stopAll };
+    return { origin, edge, helper, farm, recorder, legacy, legacyAddress, stun, dns, farmAddress, deadAddress, bridgeHosts, sites, names: { refused: `refused-${run}.interop.test`, dnscheck: `dnscheck-${run}.interop.test` }, edgeSecret, probeConfigDir, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
