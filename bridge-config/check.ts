@@ -49,6 +49,17 @@ function checkEnvironment(e: BridgeEnvironment): string[] {
     }
   }
 
+  // The legacy helpers are raw TCP: a name the bridge routes goes through Cloudflare's proxy and the
+  // Worker, which cannot serve them (docs/edge.md#legacy-helpers).
+  const legacy = [
+    ...e.config.legacy_helpers.tcp_echo.map((host, i) => ({ field: `legacy_helpers.tcp_echo.${i}`, host })),
+    ...e.config.legacy_helpers.http_return_json_headers.map((url, i) => ({ field: `legacy_helpers.http_return_json_headers.${i}`, host: new URL(url).hostname })),
+  ];
+  for (const { field, host } of legacy) {
+    const routed = e.domains.find((d) => d.name === host || covers(d.name, host));
+    if (routed) problems.push(`${at(e.env, field)}: "${host}" is routed to the bridge (domain "${routed.name}"), which cannot serve raw TCP: use an address or a name Cloudflare does not proxy`);
+  }
+
   // Only an environment that declares domains is deployed; the local stack has none.
   if (e.domains.length > 0) {
     if (!e.config.helpers.pool.some((h) => !h.drained && h.weight > 0)) {

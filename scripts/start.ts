@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { z } from "zod";
 import { BridgeConfigError, bridgeConfigPath, loadBridgeConfig, renderWorkerConfig, validateBridgeConfig } from "../bridge-config/load";
 import type { BridgeConfig } from "../bridge-config/schema";
 import { ConfigError, loadConfig } from "../origin/src/config";
@@ -68,6 +69,12 @@ function localHelper(url: string): { host: string; port: number } | null {
 async function main() {
   let config;
   let bridge: BridgeConfig;
+  const echoPort = z.coerce.number().int().min(1).max(65535).default(80).safeParse(process.env.TCP_ECHO_PORT || undefined);
+  if (!echoPort.success) {
+    process.stderr.write(`TCP_ECHO_PORT must be a port number (1–65535), got ${JSON.stringify(process.env.TCP_ECHO_PORT)}\n`);
+    process.exit(78);
+  }
+  const tcpEchoPort = echoPort.data;
   const bridgeFile = bridgeConfigPath();
   try {
     config = loadConfig();
@@ -147,7 +154,7 @@ async function main() {
   const legacyNotes: string[] = [];
   for (const host of bridge.legacy_helpers.tcp_echo) {
     if (!["127.0.0.1", "localhost", "::1"].includes(host)) continue;
-    const port = Number(process.env.TCP_ECHO_PORT || 80);
+    const port = tcpEchoPort;
     try {
       helpers.push(await startTcpEcho({ host: host === "localhost" ? "127.0.0.1" : host, port }));
     } catch (err) {

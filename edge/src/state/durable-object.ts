@@ -13,6 +13,9 @@ const MAX_FAILURES_KEPT = 50;
 // Every snapshot carries the purge records, so keep them few.
 const MAX_PURGES_KEPT = 1_000;
 const STORAGE_KEY = "state";
+/** Counter buckets live under their own keys, one per minute, so adding to one rewrites ~100 bytes. */
+const BUCKET_PREFIX = "bucket:";
+const bucketKey = (minute: number) => `${BUCKET_PREFIX}${minute}`;
 
 interface Bucket {
   minute: number;
@@ -27,6 +30,7 @@ interface Persisted {
   generations: Record<string, number>;
   purges: Record<string, number>;
   failures: FailureRecord[];
+  /** In memory: the window's buckets. In STORAGE_KEY: always [] (see BUCKET_PREFIX); older versions kept them here. */
   buckets: Bucket[];
 }
 
@@ -36,11 +40,14 @@ function emptyCache(): CacheCounters {
 
 export class BridgeState extends DurableObject<EdgeEnv> {
   private s!: Persisted;
-  private persistedMinute = 0;
+  /** Minutes whose bucket changed since it was last written. */
+  private dirtyMinutes = new Set<number>();
+  /** Resolves once the state is loaded (tests build a second instance on the same storage to play an eviction). */
+  readonly loaded: Promise<void>;
 
   constructor(ctx: DurableObjectState, env: EdgeEnv) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => {
+    this.loaded = ctx.blockConcurrencyWhile(async () => {
       const now = Date.now();
       this.s = (await ctx.storage.get<Persisted>(STORAGE_KEY)) ?? {
         version: 0,
@@ -51,6 +58,15 @@ export class BridgeState extends DurableObject<EdgeEnv> {
         failures: [],
         buckets: [],
       };
+      const stored = await ctx.storage.list<Bucket>({ prefix: BUCKET_PREFIX });
+      // Buckets from a version that kept them inside STORAGE_KEY move to their own keys on the next write.
+      for (const b of this.s.buckets) this.dirtyMinutes.add(b.minute);
+      const byMinute = new Map(this.s.buckets.map((b) => [b.minute, b]));
+      for (const b of stored.values()) byMinute.set(b.minute, b);
+      const oldest = this.minute() - WINDOW_MINUTES + 1;
+      this.s.buckets = [...byMinute.values()].filter((b) => b.minute >= oldest).sort((a, b) => a.minute - b.minute);
+      const expired = [...stored.keys()].filter((k) => Number(k.slice(BUCKET_PREFIX.length)) < oldest);
+      if (expired.length > 0) await ctx.storage.delete(expired);
     });
   }
 
@@ -175,8 +191,12 @@ export class BridgeState extends DurableObject<EdgeEnv> {
       bucket = { minute, served: {}, cache: emptyCache() };
       this.s.buckets.push(bucket);
       const oldest = minute - WINDOW_MINUTES + 1;
-      while (this.s.buckets.length > 0 && this.s.buckets[0]!.minute < oldest) this.s.buckets.shift();
+      while (this.s.buckets.length > 0 && this.s.buckets[0]!.minute < oldest) {
+        const gone = this.s.buckets.shift()!;
+        void this.ctx.storage.delete(bucketKey(gone.minute));
+      }
     }
+    this.dirtyMinutes.add(minute);
     for (const [id, n] of Object.entries(c.served)) bucket.served[id] = (bucket.served[id] ?? 0) + n;
     bucket.cache.hit += c.cache.hit;
     bucket.cache.stale += c.cache.stale;
@@ -185,15 +205,21 @@ export class BridgeState extends DurableObject<EdgeEnv> {
   }
 
   /**
-   * State changes are written at once (and bump the version isolates compare); counters only once a
-   * minute, so a sync storm does not turn into a write storm. Counters of the current minute can be
-   * lost when the object is evicted; that only blurs the status page.
+   * State changes are written at once (and bump the version isolates compare). Counters are written
+   * with the sync that brought them — only the minute's own small bucket key — before the isolate
+   * hears back and forgets them: an eviction can no longer lose the current minute (issue 17: 79
+   * shown, 98 served). Both go in one put, so they are stored together or not at all.
    */
   private async persist(write: boolean, bumpVersion = write) {
     if (bumpVersion) this.s.version++;
-    const minute = this.minute();
-    if (!write && minute === this.persistedMinute) return;
-    this.persistedMinute = minute;
-    await this.ctx.storage.put(STORAGE_KEY, this.s);
+    if (!write && this.dirtyMinutes.size === 0) return;
+    const entries: Record<string, unknown> = {};
+    if (write) entries[STORAGE_KEY] = { ...this.s, buckets: [] };
+    for (const minute of this.dirtyMinutes) {
+      const bucket = this.s.buckets.find((b) => b.minute === minute);
+      if (bucket) entries[bucketKey(minute)] = bucket;
+    }
+    this.dirtyMinutes.clear();
+    await this.ctx.storage.put(entries);
   }
 }

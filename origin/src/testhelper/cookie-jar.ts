@@ -1,9 +1,13 @@
 import { isIP } from "node:net";
+import { getPublicSuffix } from "tldts";
 
 // A per-measurement cookie jar (RFC 6265, reduced). oohelperd fetches with a jar because some sites
 // set a cookie on a redirect and loop without it. The jar lives for one redirect chain only, so
-// persistence, size limits and the public-suffix list do not matter; the one guard we keep is refusing
-// Domain attributes without a dot (a cookie for "com").
+// persistence and size limits do not matter; what does is which Domain attributes it accepts, since
+// a cookie sent on to another host changes what that host answers. Like Go's net/http/cookiejar with
+// golang.org/x/net/publicsuffix (oohelperd's jar): a Domain that is a public suffix ("co.uk",
+// "github.io", ICANN and private sections alike) is refused, unless it is the request's own host,
+// in which case the cookie becomes host-only.
 
 interface Cookie {
   name: string;
@@ -13,6 +17,13 @@ interface Cookie {
   path: string;
   secure: boolean;
   expiresAt: number | undefined;
+}
+
+/** Go's jar: the Domain is refused when it is its own public suffix (the "*" rule makes every TLD one). */
+function isPublicSuffix(domain: string): boolean {
+  if (!domain.includes(".")) return true;
+  const suffix = getPublicSuffix(domain, { allowPrivateDomains: true });
+  return suffix === null || suffix === "" || !domain.endsWith(`.${suffix}`);
 }
 
 function defaultPath(url: URL): string {
@@ -64,7 +75,7 @@ export class CookieJar {
         if (key === "domain" && val !== "") {
           const domain = val.replace(/^\./, "").toLowerCase();
           if (domain === host) continue; // same as no Domain: a host-only cookie
-          if (!domain.includes(".") || !domainMatches(host, domain)) rejected = true;
+          if (isPublicSuffix(domain) || !domainMatches(host, domain)) rejected = true;
           else {
             cookie.domain = domain;
             cookie.hostOnly = false;

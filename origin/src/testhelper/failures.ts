@@ -112,7 +112,7 @@ const TLS_INVALID_CERTIFICATE = new Set([
   "ERROR_IN_CERT_NOT_AFTER_FIELD",
 ]);
 
-function errorCode(err: unknown): string | undefined {
+export function errorCode(err: unknown): string | undefined {
   if (typeof err !== "object" || err === null) return undefined;
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" ? code : undefined;

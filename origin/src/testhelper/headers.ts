@@ -9,24 +9,11 @@ export function canonicalHeaderKey(name: string): string {
   return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
 }
 
-/** Response headers as {Canonical-Name: first value}, like Header.Get for every name; keys sorted. */
-export function firstValues(rawHeaders: readonly string[]): Record<string, string> {
+/** Header.Get for every name: {name: first value}, keys sorted (fields are already named as Go names them). */
+export function firstValues(fields: readonly (readonly [string, string])[]): Record<string, string> {
   const out = new Map<string, string>();
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const key = canonicalHeaderKey(rawHeaders[i] ?? "");
-    if (!out.has(key)) out.set(key, rawHeaders[i + 1] ?? "");
-  }
+  for (const [k, v] of fields) if (!out.has(k)) out.set(k, v);
   return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** All values of one response header, any case. */
-export function allValues(rawHeaders: readonly string[], name: string): string[] {
-  const want = name.toLowerCase();
-  const out: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === want) out.push(rawHeaders[i + 1] ?? "");
-  }
-  return out;
 }
 
 // oohelperd forwards these and drops everything else the probe sent.

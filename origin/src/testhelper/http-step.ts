@@ -1,8 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import type { LookupFunction } from "node:net";
-import { ipFamily, mayConnect, type BogonPolicy } from "./bogon";
+import { mayConnect, type BogonPolicy } from "./bogon";
 import { CookieJar } from "./cookie-jar";
 import { abortReason, deadline } from "./deadline";
 import {
@@ -13,10 +9,11 @@ import {
   OoniFailure,
   type Operation,
 } from "./failures";
-import { allValues, firstValues, forwardedHeaders } from "./headers";
+import { firstValues, forwardedHeaders } from "./headers";
 import { htmlTitle } from "./html-title";
+import { http1Get } from "./http1-client";
 import type { TlsTrust } from "./options";
-import { bareHost, resolveHost, type Resolver } from "./resolver";
+import { resolveHost, type Resolver } from "./resolver";
 
 export interface HttpRequestResult {
   body_length: number;
@@ -40,8 +37,8 @@ export interface HttpStepConfig {
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-// Node's 16 KiB default rejects pages Go's client reads fine (Go allows ~1 MiB of response headers).
-const MAX_RESPONSE_HEADER_BYTES = 1 << 20;
+
+const valuesOf = (fields: readonly [string, string][], name: string) => fields.filter(([k]) => k === name).map(([, v]) => v);
 
 function failed(failure: string | null): HttpRequestResult {
   return { body_length: -1, discovered_h3_endpoint: "", failure, title: "", headers: {}, status_code: -1 };
@@ -57,70 +54,11 @@ function refererFor(last: URL, next: URL): string | undefined {
   return ref.href;
 }
 
-/** One GET on a fresh connection to the addresses we already resolved and vetted. */
-function roundTrip(
-  url: URL,
-  headers: OutgoingHttpHeaders,
-  addrs: readonly string[],
-  trust: TlsTrust,
-  signal: AbortSignal,
-): Promise<IncomingMessage> {
-  const host = bareHost(url.hostname);
-  // Node skips lookup for IP literals; for names it must connect to what we checked, not re-resolve.
-  const lookup = ((_hostname, options, callback) => {
-    const first = addrs[0] ?? "";
-    if (options.all) callback(null, addrs.map((address) => ({ address, family: ipFamily(address) })));
-    else callback(null, first, ipFamily(first));
-  }) as LookupFunction;
-  const common = {
-    hostname: host,
-    port: url.port === "" ? undefined : Number(url.port),
-    path: `${url.pathname}${url.search}`,
-    method: "GET",
-    headers,
-    agent: false as const,
-    signal,
-    lookup,
-    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
-  };
-  return new Promise<IncomingMessage>((resolve, reject) => {
-    const req =
-      url.protocol === "https:"
-        ? httpsRequest({
-            ...common,
-            rejectUnauthorized: true,
-            ...(ipFamily(host) === 0 ? { servername: host } : {}),
-            ...(trust.ca !== undefined ? { ca: trust.ca } : {}),
-          })
-        : httpRequest(common);
-    req.once("response", resolve);
-    req.on("error", reject); // `on`: a late second error must not go unhandled
-    req.end();
-  });
-}
-
-/** Reads at most `max` bytes; stops reading (and drops the connection) once there. */
-async function readBounded(res: IncomingMessage, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of res) {
-    const buf = chunk as Buffer;
-    if (length + buf.length >= max) {
-      chunks.push(buf.subarray(0, max - length));
-      length = max;
-      break;
-    }
-    chunks.push(buf);
-    length += buf.length;
-  }
-  return Buffer.concat(chunks, length);
-}
-
 /**
  * http_request: GET the URL like a browser (redirects with a cookie jar and Referer, the probe's
  * Accept/Accept-Language/User-Agent on every hop), never touching bogons. Failures before a final
- * response give -1/-1; a failure while reading the final body keeps the status and headers and
- * reports body_length 0, as oohelperd does.
+ * response give -1/-1; a failure while reading the final body keeps the status, the headers, the
+ * length and title of what was read, and reports the failure — as oohelperd does (io.ReadAll).
  */
 export async function httpStep(cfg: HttpStepConfig): Promise<HttpRequestResult> {
   const dl = deadline(cfg.signal, cfg.timeoutMs);
@@ -138,18 +76,18 @@ export async function httpStep(cfg: HttpStepConfig): Promise<HttpRequestResult> 
       if (addrs.some((a) => !mayConnect(a, cfg.policy))) throw new OoniFailure(FAILURE.dnsBogon, "resolve");
 
       operation = "http_round_trip";
-      const headers: OutgoingHttpHeaders = { ...forwarded };
+      const headers: Record<string, string[]> = { ...forwarded };
       const cookie = jar.header(url);
-      if (cookie !== undefined) headers["Cookie"] = cookie;
-      if (referer !== undefined) headers["Referer"] = referer;
-      const res = await roundTrip(url, headers, addrs, cfg.trust, dl.signal);
-      jar.store(url, allValues(res.rawHeaders, "set-cookie"));
+      if (cookie !== undefined) headers["Cookie"] = [cookie];
+      if (referer !== undefined) headers["Referer"] = [referer];
+      const res = await http1Get({ url, headers, addrs, trust: cfg.trust, signal: dl.signal });
+      jar.store(url, valuesOf(res.headers, "Set-Cookie"));
 
-      const status = res.statusCode ?? -1;
-      const location = REDIRECT_STATUSES.has(status) ? allValues(res.rawHeaders, "location")[0] : undefined;
+      const status = res.status;
+      const location = REDIRECT_STATUSES.has(status) ? valuesOf(res.headers, "Location")[0] : undefined;
       // Like Go, a 3xx without Location is a final response.
       if (location !== undefined && location !== "") {
-        res.destroy();
+        res.close();
         if (redirects >= cfg.maxRedirects) {
           throw new OoniFailure(`unknown_failure: stopped after ${cfg.maxRedirects} redirects`, operation);
         }
@@ -169,29 +107,17 @@ export async function httpStep(cfg: HttpStepConfig): Promise<HttpRequestResult> 
       }
 
       operation = "read";
-      const responseHeaders = firstValues(res.rawHeaders);
-      try {
-        const body = await readBounded(res, cfg.maxBodyBytes);
-        return {
-          body_length: body.length,
-          discovered_h3_endpoint: "",
-          failure: null,
-          title: htmlTitle(body.toString("utf8")),
-          headers: responseHeaders,
-          status_code: status,
-        };
-      } catch (err) {
-        res.destroy();
-        const failure = abortReason(dl.signal)?.failure ?? classifyTlsError(err);
-        return {
-          body_length: 0,
-          discovered_h3_endpoint: "",
-          failure: httpMapFailure(failure, operation),
-          title: "",
-          headers: responseHeaders,
-          status_code: status,
-        };
-      }
+      const { data, error } = await res.readBody(cfg.maxBodyBytes);
+      res.close();
+      const failure = error === null ? null : httpMapFailure(abortReason(dl.signal)?.failure ?? classifyTlsError(error), operation);
+      return {
+        body_length: data.length,
+        discovered_h3_endpoint: "",
+        failure,
+        title: htmlTitle(data.toString("utf8")),
+        headers: firstValues(res.headers),
+        status_code: status,
+      };
     }
   } catch (err) {
     const failure =

@@ -12,12 +12,29 @@ export interface IpInfo {
   flags: number;
 }
 
+/**
+ * Distinct addresses taken from the probe's tcp_connect list; the rest are ignored (neither dialled
+ * nor in ip_info). oohelperd has no cap and dials every address it is given (3,001 in the issue's
+ * test), on one or two ports each, which makes any client a connection amplifier. Only the addresses
+ * count — oohelperd, like us, dials the URL's port(s), never the probe's — and the probe sends what
+ * its resolvers returned for one name (getaddrinfo, DoH, UDP; A and AAAA): a few to a few dozen.
+ * 64 is well above that, and bounds one request to 128 dials plus our own DNS answer.
+ */
+export const MAX_PROBE_ADDRESSES = 64;
+
 /** Which party saw each address: the probe (its tcp_connect list) and/or us (our DNS answer). */
 export function discoveredBy(probeEndpoints: readonly string[], helperAddrs: readonly string[]): Map<string, number> {
   const flags = new Map<string, number>();
+  let fromProbe = 0;
   for (const endpoint of probeEndpoints) {
     const parsed = parseIpEndpoint(endpoint);
-    if (parsed) flags.set(parsed.address, (flags.get(parsed.address) ?? 0) | FLAG_RESOLVED_BY_PROBE);
+    if (!parsed) continue;
+    const seen = flags.get(parsed.address);
+    if (seen === undefined) {
+      if (fromProbe >= MAX_PROBE_ADDRESSES) continue;
+      fromProbe++;
+    }
+    flags.set(parsed.address, (seen ?? 0) | FLAG_RESOLVED_BY_PROBE);
   }
   for (const addr of helperAddrs) {
     if (ipFamily(addr) !== 0) flags.set(addr, (flags.get(addr) ?? 0) | FLAG_RESOLVED_BY_TH);

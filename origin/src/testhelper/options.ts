@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { DNS_BUDGET_MS } from "./dns-hedge";
 import { dohResolver } from "./doh";
 import { systemResolver, type Resolver } from "./resolver";
 
@@ -20,13 +21,15 @@ export interface TestHelperOptions {
   allowLoopback?: boolean;
   /** Replaces the trusted roots for TLS handshakes and fetches (tests inject a self-signed CA). */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** oohelperd: 4 s. */
+  /** The DNS budget, hedged and retried within it (dns-hedge.ts). oohelperd: one 4 s attempt. */
   dnsTimeoutMs?: number;
+  /** Whole measurement; connects after a slow DNS answer get what is left (≥ 1 s). Default 19 s. */
+  measureBudgetMs?: number;
   /** Connect + handshake, per endpoint. oohelperd: 15 s. */
   tcpTlsTimeoutMs?: number;
   /** The whole GET, redirects and body included. oohelperd: 15 s. */
   httpTimeoutMs?: number;
-  /** Browsers stop at 20. */
+  /** Redirects followed before giving up. Go's client (oohelperd and the probe): 10. */
   maxRedirects?: number;
   /** Bytes of the measured page we read; the rest is not read. oohelperd: 16 MiB. */
   maxBodyBytes?: number;
@@ -45,6 +48,7 @@ export interface HelperConfig {
   allowLoopback: boolean;
   trust: TlsTrust;
   dnsTimeoutMs: number;
+  measureBudgetMs: number;
   tcpTlsTimeoutMs: number;
   httpTimeoutMs: number;
   maxRedirects: number;
@@ -63,10 +67,11 @@ export function resolveOptions(opts: TestHelperOptions = {}): HelperConfig {
     lookupAsn: opts.lookupAsn ?? (() => 0),
     allowLoopback: opts.allowLoopback ?? false,
     trust: opts.ca !== undefined ? { ca: opts.ca } : {},
-    dnsTimeoutMs: opts.dnsTimeoutMs ?? 4_000,
+    dnsTimeoutMs: opts.dnsTimeoutMs ?? DNS_BUDGET_MS,
+    measureBudgetMs: opts.measureBudgetMs ?? 19_000,
     tcpTlsTimeoutMs: opts.tcpTlsTimeoutMs ?? 15_000,
     httpTimeoutMs: opts.httpTimeoutMs ?? 15_000,
-    maxRedirects: opts.maxRedirects ?? 20,
+    maxRedirects: opts.maxRedirects ?? 10,
     maxBodyBytes: opts.maxBodyBytes ?? 16 * MiB,
     maxRequestBytes: opts.maxRequestBytes ?? 16 * MiB,
     maxInFlight: opts.maxInFlight ?? 25,

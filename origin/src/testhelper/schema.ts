@@ -4,6 +4,8 @@ import type { HttpRequestResult } from "./http-step";
 import type { IpInfo } from "./ipinfo";
 import type { TcpResult, TlsResult } from "./tcptls-step";
 
+export const MAX_URL_LENGTH = 65_536;
+
 /**
  * model.THRequest. Go probes serialise empty maps/slices as null, so those default to empty. Entries of
  * tcp_connect that are not "ip:port" / "[v6]:port" are ignored rather than rejected, like oohelperd:
@@ -13,7 +15,9 @@ export const controlRequestSchema = z.object({
   http_request: z
     .string()
     .min(1)
-    .max(8192)
+    // oohelperd has no URL limit of its own (only its 16 MiB body); it measured 9,000-character URLs
+    // where we refused 8,192. 64 KiB keeps a bound far above any URL a probe tests.
+    .max(MAX_URL_LENGTH)
     .refine((s) => {
       try {
         const u = new URL(s);

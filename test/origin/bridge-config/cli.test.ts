@@ -119,6 +119,15 @@ describe("domains", () => {
     ]);
   });
 
+  it("refuses to route a legacy helper's name to the bridge (raw TCP cannot go through the Worker)", () => {
+    const w = workspace();
+    w.write("config", w.read("config").replace('tcp_echo = ["127.0.0.1"]', 'tcp_echo = ["legacy.example.net"]'));
+    ok(w.run("add-zone", "example.net"));
+    ok(w.run("add-domain", "bridge.example.net"));
+    const err = refused(w, ["add-domain", "*.example.net"], /refused, nothing written/);
+    expect(err).toContain('legacy_helpers.tcp_echo.0: "legacy.example.net" is routed to the bridge (domain "*.example.net")');
+  });
+
   it("refuses invalid, duplicate and shadowed hostnames and unknown zones, leaving the files untouched", () => {
     const w = workspace();
     ok(w.run("add-zone", "example.net"));

@@ -138,7 +138,9 @@ describe("endpoints and ip_info", () => {
 
 describe("http helpers", () => {
   it("extracts the title like WebGetTitle, trimmed", () => {
-    expect(htmlTitle("<html><TITLE> Hi there </TITLE>")).toBe("Hi there");
+    // Untrimmed, exactly as measurexlite.WebGetTitle returns it (the probe compares it with its own).
+    expect(htmlTitle("<html><TITLE> Hi there </TITLE>")).toBe(" Hi there ");
+    expect(htmlTitle("<title>\n  Padded\t</title>")).toBe("\n  Padded\t");
     expect(htmlTitle("<title>first</title><title>second</title>")).toBe("first");
     expect(htmlTitle("<title></title>")).toBe("");
     expect(htmlTitle("<title>a<b>c</title>")).toBe("");
@@ -151,7 +153,7 @@ describe("http helpers", () => {
     expect(canonicalHeaderKey("X-FORWARDED-FOR")).toBe("X-Forwarded-For");
     expect(canonicalHeaderKey("www-authenticate")).toBe("Www-Authenticate");
     expect(canonicalHeaderKey("bad header")).toBe("bad header");
-    expect(firstValues(["set-cookie", "a=1", "Set-Cookie", "b=2", "date", "x"])).toEqual({ Date: "x", "Set-Cookie": "a=1" });
+    expect(firstValues([["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"], ["Date", "x"]])).toEqual({ Date: "x", "Set-Cookie": "a=1" });
   });
 
   it("forwards only the three headers, merging case variants", () => {
@@ -183,6 +185,22 @@ describe("cookie jar", () => {
     expect(jar.header(new URL("http://a.example.org/"), now + 11_000)).toBeUndefined();
     jar.store(new URL("http://localhost/"), ["h=1; Domain=localhost"], now);
     expect(jar.header(new URL("http://localhost/"), now)).toBe("h=1");
+  });
+
+  it("refuses Domain attributes that are public suffixes, as Go's jar with publicsuffix.List", () => {
+    const jar = new CookieJar();
+    const now = 1_000_000;
+    jar.store(new URL("http://shop.example.co.uk/"), ["a=1; Domain=co.uk", "b=2; Domain=example.co.uk"], now);
+    // Domain=co.uk is refused; the cookie for the registrable domain reaches its other hosts.
+    expect(jar.header(new URL("http://other.example.co.uk/"), now)).toBe("b=2");
+    expect(jar.header(new URL("http://victim.co.uk/"), now)).toBeUndefined();
+    // The private section counts too: one github.io site cannot set cookies for all of them.
+    jar.store(new URL("http://me.github.io/"), ["c=3; Domain=github.io"], now);
+    expect(jar.header(new URL("http://you.github.io/"), now)).toBeUndefined();
+    // A host that is itself a public suffix may name itself: the cookie becomes host-only.
+    jar.store(new URL("http://github.io/"), ["d=4; Domain=github.io"], now);
+    expect(jar.header(new URL("http://github.io/"), now)).toBe("d=4");
+    expect(jar.header(new URL("http://you.github.io/"), now)).toBeUndefined();
   });
 });
 
