@@ -63,6 +63,39 @@ function urls(): string[] {
   return out;
 }
 
+/**
+ * Differences this suite found in our helper that are not fixed yet (issue 17's product part, branch
+ * issue-17). Each is allowed here so the suite stays a gate for anything new; remove an entry when
+ * its fix lands — the test prints the ones that no longer show. `verdict`: whether it flips the
+ * probe's verdict.
+ */
+const KNOWN: { url: RegExp; field: RegExp; verdict: boolean; why: string }[] = [
+  {
+    url: /^http:\/\/(www\.site-a|shop\.site-c)-|^https:\/\/(www\.site-a|shop\.site-c)-|^http:\/\/127\./,
+    field: /^tls_handshake\[/,
+    verdict: false,
+    why: "a certificate both untrusted and for another name: Go checks the name first (ssl_invalid_hostname), ours reports ssl_unknown_authority",
+  },
+  {
+    url: /\/slow\/(headers|body)$/,
+    field: /^http_request\.headers$/,
+    verdict: false,
+    why: "the server's own `Connection: close` response header: oohelperd (Go's client) does not report it, ours does",
+  },
+  {
+    url: /\/malformed\/short-body$/,
+    field: /^http_request\.(failure|title|body_length)$/,
+    verdict: true,
+    why: "a body shorter than its Content-Length: oohelperd keeps what it read and reports no failure; ours reports unknown_error, so the probe says http-diff",
+  },
+  {
+    url: /\/redirect\/10$/,
+    field: /^http_request\./,
+    verdict: true,
+    why: "exactly 10 redirects: Go's client stops after 10 requests, so oohelperd fails the chain; ours follows 10 redirects (11 requests) and succeeds",
+  },
+];
+
 interface Row {
   url: string;
   differing: string[];
@@ -126,8 +159,24 @@ describe.skipIf(skip !== "")("our test helper against oohelperd, judged by the p
       expect(r.verdicts.oohelperd?.error, r.url).toBeUndefined();
       expect(r.verdicts.ours?.error, r.url).toBeUndefined();
     }
-    expect(rows.filter((r) => !sameVerdict(r.verdicts)).map((r) => r.url)).toEqual([]);
-    expect(rows.filter((r) => r.differing.length > 0).map((r) => `${r.url}: ${r.differing.join(", ")}`)).toEqual([]);
+    // Anything not in KNOWN fails the test; KNOWN entries that no longer show are reported.
+    const unexpected: string[] = [];
+    const seen = new Set<number>();
+    for (const r of rows) {
+      const known = KNOWN.map((k, i) => ({ k, i })).filter(({ k }) => k.url.test(r.url));
+      for (const f of r.differing) {
+        const hit = known.find(({ k }) => k.field.test(f));
+        if (hit) seen.add(hit.i);
+        else unexpected.push(`${r.url}: ${f}`);
+      }
+      if (!sameVerdict(r.verdicts)) {
+        const hit = known.find(({ k }) => k.verdict);
+        if (hit) seen.add(hit.i);
+        else unexpected.push(`${r.url}: verdict`);
+      }
+    }
+    for (const [i, k] of KNOWN.entries()) console.log(`known difference ${seen.has(i) ? "still seen" : "NO LONGER SEEN (remove it)"}: ${k.why}`);
+    expect(unexpected).toEqual([]);
   });
 
   it("on purpose: in production we refuse loopback targets, IP literals included, where oohelperd fetches them", async () => {
@@ -159,6 +208,8 @@ function describe2(r: Row, field: string): string {
   const pick = (c: ControlResponse) => {
     if (field.startsWith("http_request.")) return (c.http_request as Record<string, unknown> | undefined)?.[field.slice(13)];
     if (field.startsWith("dns.")) return (c.dns as Record<string, unknown> | undefined)?.[field.slice(4)];
+    const tls = field.match(/^tls_handshake\[(.+)\]$/);
+    if (tls) return c.tls_handshake?.[tls[1]!]?.failure;
     return "…";
   };
   const s = (x: unknown) => JSON.stringify(x)?.slice(0, 80);
