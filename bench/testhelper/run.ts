@@ -2,7 +2,8 @@
 // by test/interop/support/probe-cli.ts from the Go module proxy), in one run, against the same
 // fast local target: 1, 16 and 64 concurrent clients each sending the control request a probe
 // sends for http://localhost:<port>/ (a DNS lookup, a TCP connect, an HTTP GET).
-// Prints req/s, p50/p99 latency and peak RSS of each helper, and ours ÷ oohelperd.
+// Prints successful answers/s, p50/p99 latency (of successful answers), failed answers, peak RSS
+// of each helper, and ours ÷ oohelperd.
 //
 //   node --import tsx bench/testhelper/run.ts            # 10 s per level
 //   BENCH_SECONDS=30 node --import tsx bench/testhelper/run.ts
@@ -60,7 +61,9 @@ function rssMb(pid: number): { now: number; peak: number } {
 }
 
 interface Result {
+  /** Successful control answers (HTTP 200 with the target's status 200 inside) per second. */
   rps: number;
+  sample: string;
   p50: number;
   p99: number;
   errors: number;
@@ -71,6 +74,7 @@ async function load(url: string, pid: number, concurrency: number, seconds: numb
   const agent = new Agent({ connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   let errors = 0;
+  let sample = "";
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid).now)), 100);
   const one = async () => {
@@ -82,7 +86,11 @@ async function load(url: string, pid: number, concurrency: number, seconds: numb
       body: controlRequest,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200 || !text.includes('"status_code":200')) errors++;
+    if (res.statusCode !== 200 || !text.includes('"status_code":200')) {
+      errors++;
+      sample ||= `${res.statusCode} ${text.slice(0, 300)}`;
+      return;
+    }
     latencies.push(performance.now() - t);
   };
   // Warm-up (connections, JIT), not counted.
@@ -92,6 +100,7 @@ async function load(url: string, pid: number, concurrency: number, seconds: numb
   }));
   latencies.length = 0;
   errors = 0;
+  sample = "";
   const start = performance.now();
   const end = Date.now() + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -102,7 +111,7 @@ async function load(url: string, pid: number, concurrency: number, seconds: numb
   await agent.close();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99), errors, peakRss: Math.max(peak, rssMb(pid).now) };
+  return { rps: latencies.length / elapsed, sample, p50: q(0.5), p99: q(0.99), errors, peakRss: Math.max(peak, rssMb(pid).now) };
 }
 
 const bins = ensureProbeCli((l) => console.error(l));
@@ -130,6 +139,7 @@ try {
     for (const who of ["oohelperd", "ours"] as const) {
       const r = res[who]!;
       console.log(`| ${c} | ${who} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.peakRss.toFixed(0)} | ${r.errors} |`);
+      if (r.sample) console.error(`  ${who} at ${c}: first failed answer: ${r.sample}`);
     }
     const a = res.ours!;
     const b = res.oohelperd!;
