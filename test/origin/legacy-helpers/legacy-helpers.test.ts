@@ -1,7 +1,10 @@
+import { spawn } from "node:child_process";
 import net from "node:net";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startJsonHeaders, startTcpEcho, type LegacyServer } from "../../../origin/src/legacy-helpers";
 import { describeHead, headEnd, parseRequestHead } from "../../../origin/src/legacy-helpers/request-head";
+import { repoRoot } from "../../support/origin-process";
 
 // What the probe does (probe-cli internal/experiment/hhfm and hirl), byte for byte, over loopback.
 
@@ -157,5 +160,35 @@ describe("tcp-echo (http_invalid_request_line)", () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe("npm run cli -- legacy-helpers serve (what the systemd unit runs)", () => {
+  const cli = (...args: string[]) =>
+    spawn(process.execPath, ["--import", "tsx", "origin/src/cli.ts", "legacy-helpers", ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+
+  it("serves both helpers, says where, and stops on SIGTERM", async () => {
+    const child = cli("serve", "--tcp-echo", "127.0.0.1:0", "--json-headers", "127.0.0.1:0");
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once("line", resolve);
+      child.once("exit", (code) => reject(new Error(`exited ${code}`)));
+    });
+    const { tcp_echo, json_headers } = JSON.parse(line) as { tcp_echo: string; json_headers: string };
+    expect((await exchange(Number(new URL(tcp_echo).port), "ABCD / HTTP/1.1\n\r")).data).toBe("ABCD / HTTP/1.1\n\r");
+    const res = await fetch(json_headers);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { request_line: string }).request_line).toBe("GET / HTTP/1.1");
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("refuses a malformed address with a message", async () => {
+    const child = cli("serve", "--tcp-echo", "nowhere");
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toContain("--tcp-echo: HOST:PORT");
   });
 });
