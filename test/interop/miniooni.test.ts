@@ -79,7 +79,13 @@ async function measure(args: string[], tests: string[]): Promise<MinioooniRun & 
   const host = stack.bridgeHosts[runs++ % stack.bridgeHosts.length]!;
   const before = stack.recorder.submissions.length;
   const run = await runMiniooni(
-    { binary: bins.miniooni, probeServices: `http://${host}:${stack.recorder.port}`, udpResolver: `${stack.farmAddress}:53`, home },
+    {
+      binary: bins.miniooni,
+      probeServices: `http://${host}:${stack.recorder.port}`,
+      udpResolver: `${stack.farmAddress}:53`,
+      telegramDCs: stack.farmAddress,
+      home,
+    },
     args,
   );
   const tail = run.log.split("\n").slice(-40).join("\n");
@@ -186,5 +192,10 @@ describe.skipIf(skip !== "")("the real probe through the bridge", () => {
     await measure(["-i", url, "oonirun"], ["web_connectivity", "stunreachability"]);
   });
 
-  it.skip("telegram: cannot run offline — it dials Telegram's data centres by IP literal (149.154.175.50, 149.154.167.51, 149.154.175.100, 149.154.167.91, 149.154.171.5, 95.161.76.100 in probe-cli's experiment/telegram) and no setting replaces them; running it would send packets off loopback", () => {});
+  it("telegram, its data centres and web.telegram.org on the farm", async () => {
+    const before = stack.farm.seen.length;
+    await measure(["telegram"], ["telegram"]);
+    // The probe's POSTs to the "data centre" reached the farm on port 80.
+    expect(stack.farm.seen.slice(before).some((l) => l.startsWith("POST / "))).toBe(true);
+  });
 });

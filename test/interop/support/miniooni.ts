@@ -20,6 +20,8 @@ export interface MinioooniOptions {
   probeServices: string;
   /** The suite's DNS responder (ip:port) for web_connectivity v0.5's public UDP resolver. */
   udpResolver: string;
+  /** Addresses telegram measures instead of Telegram's data centres (the farm). */
+  telegramDCs?: string;
   /** Probe state directory (kept between runs of one test file, like a real install). */
   home?: string;
   timeoutMs?: number;
@@ -39,6 +41,7 @@ export function runMiniooni(opts: MinioooniOptions, args: string[]): Promise<Min
         HOME: home,
         OONI_EDGE_INTEROP_LOOPBACK: "1",
         OONI_EDGE_INTEROP_UDP_RESOLVER: opts.udpResolver,
+        ...(opts.telegramDCs ? { OONI_EDGE_INTEROP_TELEGRAM_DCS: opts.telegramDCs } : {}),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -84,6 +84,7 @@ const ADDED: { from: string; to: string }[] = [
   { from: "interop_loopback.go.txt", to: "internal/netxlite/zz_ooniedge_interop.go" },
   { from: "interop_resolver.go.txt", to: "internal/oohelperd/zz_ooniedge_interop.go" },
   { from: "interop_udpresolver.go.txt", to: "internal/webconnectivityalgo/zz_ooniedge_interop.go" },
+  { from: "interop_telegram.go.txt", to: "internal/experiment/telegram/zz_ooniedge_interop.go" },
   { from: "interop_reanalyze.go.txt", to: "internal/experiment/webconnectivitylte/zz_ooniedge_interop.go" },
   { from: "verdict_main.go.txt", to: "internal/cmd/ooniedgeverdict/main.go" },
 ];

@@ -37,6 +37,8 @@ export const APP_NAMES = [
   "cdsi.signal.org", "chat.signal.org", "sfu.voip.signal.org", "storage.signal.org", "uptime.signal.org",
   // whatsapp
   "v.whatsapp.net", "web.whatsapp.com", ...Array.from({ length: 16 }, (_, i) => `e${i + 1}.whatsapp.net`),
+  // telegram (its data centres are IP literals: see OONI_EDGE_INTEROP_TELEGRAM_DCS)
+  "web.telegram.org",
   // facebook_messenger
   "b-api.facebook.com", "b-graph.facebook.com", "edge-mqtt.facebook.com", "external.xx.fbcdn.net",
   "scontent.xx.fbcdn.net", "star.c10r.facebook.com",
