@@ -31,6 +31,22 @@ export default defineConfig({
         },
       },
       {
+        // The real OONI clients (miniooni, oohelperd built from probe-cli) against the whole system
+        // and loopback stand-ins (docs/interop.md). Not in `vitest run`'s default projects' time
+        // budget by accident: `npm run test:interop` runs it, and .ci/run runs it after `npm test`.
+        test: {
+          name: "interop",
+          include: ["test/interop/**/*.test.ts"],
+          environment: "node",
+          pool: "forks",
+          // One file at a time: the files share /etc/hosts and fixed ports on their own loopback addresses.
+          fileParallelism: false,
+          globalSetup: ["test/interop/global-setup.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest(({ inject }) => ({
             main: "./edge/src/index.ts",

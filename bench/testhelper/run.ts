@@ -1,0 +1,158 @@
+// bench/testhelper: our web-connectivity test helper beside oohelperd (probe-cli's Go helper, built
+// by test/interop/support/probe-cli.ts from the Go module proxy), in one run, against the same
+// fast local target: 1, 16 and 64 concurrent clients each sending the control request a probe
+// sends for http://localhost:<port>/ (a DNS lookup, a TCP connect, an HTTP GET).
+// Prints successful answers/s, p50/p99 latency (of successful answers), failed answers, peak RSS
+// of each helper, and ours ÷ oohelperd.
+//
+//   node --import tsx bench/testhelper/run.ts            # 10 s per level
+//   BENCH_SECONDS=30 node --import tsx bench/testhelper/run.ts
+//
+// Loopback only. oohelperd runs with the interop patches on (system resolver; loopback counted as
+// public, else it would refuse the local target), ours with its tests-only allowLoopback option.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { Agent, request } from "undici";
+import { ensureProbeCli } from "../../test/interop/support/probe-cli";
+import { startOohelperd } from "../../test/interop/support/oohelperd";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64").split(",").map(Number);
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+
+/** The fast local target: a small page, keep-alive. */
+async function startTarget(): Promise<{ port: number; close(): Promise<void> }> {
+  const body = `<!doctype html><html><head><title>Bench target</title></head><body>${"x".repeat(2000)}</body></html>`;
+  const srv = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+  srv.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (srv.address() as { port: number }).port,
+    close: () => new Promise<void>((r) => (srv.closeAllConnections(), srv.close(() => r()))),
+  };
+}
+
+async function startOurs(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "test/support/testhelper-main.ts"), "0"], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (l) => {
+      if (l.includes('"event":"listening"')) resolve((JSON.parse(l) as { url: string }).url);
+    });
+    child.once("exit", () => reject(new Error("our helper exited")));
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return { url, child, stop: async () => (child.kill("SIGTERM"), await exited) };
+}
+
+function rssMb(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(status.match(new RegExp(`${k}:\\s+(\\d+)`))?.[1] ?? 0);
+  return { now: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+interface Result {
+  /** Successful control answers (HTTP 200 with the target's status 200 inside) per second. */
+  rps: number;
+  sample: string;
+  p50: number;
+  p99: number;
+  errors: number;
+  peakRss: number;
+}
+
+async function load(url: string, pid: number, concurrency: number, seconds: number, controlRequest: string): Promise<Result> {
+  const agent = new Agent({ connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let sample = "";
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid).now)), 100);
+  const one = async () => {
+    const t = performance.now();
+    const res = await request(url, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { "content-type": "application/json", "user-agent": "miniooni/bench" },
+      body: controlRequest,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200 || !text.includes('"status_code":200')) {
+      errors++;
+      sample ||= `${res.statusCode} ${text.slice(0, 300)}`;
+      return;
+    }
+    latencies.push(performance.now() - t);
+  };
+  // Warm-up (connections, JIT), not counted.
+  const warmEnd = Date.now() + 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < warmEnd) await one().catch(() => errors++);
+  }));
+  latencies.length = 0;
+  errors = 0;
+  sample = "";
+  const start = performance.now();
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < end) await one().catch(() => errors++);
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  await agent.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, sample, p50: q(0.5), p99: q(0.99), errors, peakRss: Math.max(peak, rssMb(pid).now) };
+}
+
+const bins = ensureProbeCli((l) => console.error(l));
+const target = await startTarget();
+const controlRequest = JSON.stringify({
+  http_request: `http://localhost:${target.port}/`,
+  http_request_headers: { "User-Agent": ["Mozilla/5.0"], Accept: ["text/html"] },
+  tcp_connect: [`127.0.0.1:${target.port}`],
+  x_quic_enabled: false,
+});
+const theirs = await startOohelperd(bins.oohelperd, { systemResolver: true, loopbackIsPublic: true });
+const ours = await startOurs();
+console.log(`bench/testhelper: ${SECONDS} s per level, levels ${LEVELS.join("/")}, target http://localhost:${target.port}/ (probe-cli ${bins.version})`);
+console.log(`| concurrency | helper | req/s | p50 ms | p99 ms | peak RSS MB | errors |`);
+console.log(`|---|---|---|---|---|---|---|`);
+const ratios: string[] = [];
+try {
+  for (const c of LEVELS) {
+    // Alternate who goes first per level so neither always meets a warmer machine.
+    const order = c % 2 === 0 ? (["oohelperd", "ours"] as const) : (["ours", "oohelperd"] as const);
+    const res: Record<string, Result> = {};
+    for (const who of order) {
+      res[who] = await load(who === "ours" ? ours.url : theirs.url, (who === "ours" ? ours.child : theirs.child).pid!, c, SECONDS, controlRequest);
+    }
+    for (const who of ["oohelperd", "ours"] as const) {
+      const r = res[who]!;
+      console.log(`| ${c} | ${who} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.peakRss.toFixed(0)} | ${r.errors} |`);
+      if (r.sample) console.error(`  ${who} at ${c}: first failed answer: ${r.sample}`);
+    }
+    const a = res.ours!;
+    const b = res.oohelperd!;
+    ratios.push(`| ${c} | ${(a.rps / b.rps).toFixed(2)}× | ${(a.p99 / b.p99).toFixed(2)}× | ${(a.peakRss / b.peakRss).toFixed(2)}× |`);
+  }
+  console.log(`\nours ÷ oohelperd (goal: req/s ≥ 1.0×, p99 ≤ 1.2×, RSS ≤ 2×)`);
+  console.log(`| concurrency | req/s | p99 | peak RSS |`);
+  console.log(`|---|---|---|---|`);
+  for (const r of ratios) console.log(r);
+  const peak = (pid: number) => rssMb(pid).peak;
+  console.log(`\nprocess peak RSS (VmHWM): ours ${peak(ours.child.pid!).toFixed(0)} MB, oohelperd ${peak(theirs.child.pid!).toFixed(0)} MB`);
+} finally {
+  await ours.stop();
+  await theirs.stop();
+  await target.close();
+}
