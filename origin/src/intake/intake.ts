@@ -196,7 +196,7 @@ export class Intake {
     }
     // Verified against the measurement text exactly as sent (the proof binds its hash), before the
     // bytes are chosen: the verdict is stored with them, in the envelope, as upstream does.
-    const verification = this.opts.verify ? await this.opts.verify(envelope.data as SubmissionCredentials, text, meta.probeCc, meta.probeAsnText) : undefined;
+    const verification = this.opts.verify ? await this.opts.verify(digest.credentials as SubmissionCredentials, text, meta.probeCc, meta.probeAsnText) : undefined;
     const stored =
       text !== null
         ? envelopeAroundMeasurementText(text, reportId, verification?.code)

@@ -18,6 +18,25 @@ export interface Digest {
   text: string | null;
   /** The measurement's metadata fields when it is an object, else null (not an object). */
   fields: Record<string, unknown> | null;
+  /**
+   * The envelope's anonymous-credential fields (nym, zkp_request, manifest_version,
+   * protocol_version) that are present. Primitives as sent; an object or array as `{}` (the
+   * verifier only needs to see that it is malformed, and it must not carry a large subtree back
+   * from the parse thread).
+   */
+  credentials: Record<string, unknown>;
+}
+
+export const CREDENTIAL_FIELDS = ["nym", "zkp_request", "manifest_version", "protocol_version"] as const;
+
+function credentialsOf(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CREDENTIAL_FIELDS) {
+    if (!Object.hasOwn(body, k)) continue;
+    const v = body[k];
+    out[k] = v !== null && typeof v === "object" ? {} : v;
+  }
+  return out;
 }
 
 /**
@@ -147,7 +166,7 @@ export function digestSubmission(bytes: Uint8Array): Digest | DigestRefusal {
   }
   if (!isObject(body)) return { refused: "body: missing or of the wrong type" };
   const content = Object.hasOwn(body, "content") ? body.content : undefined;
-  const base = { format: body.format, reportId: body.report_id };
+  const base = { format: body.format, reportId: body.report_id, credentials: credentialsOf(body) };
   if (typeof content === "string") {
     if (jsonValuesExceed(content)) return tooCostly("content");
     let measurement: unknown;
