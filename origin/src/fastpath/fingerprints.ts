@@ -72,6 +72,13 @@ interface HeaderRuleIndex {
 
 const PREFIX_KEY = 12;
 
+function nameLengths(names: Iterable<string>): Uint8Array {
+  const list = [...names];
+  const out = new Uint8Array(Math.max(0, ...list.map((n) => n.length)) + 1);
+  for (const n of list) out[n.length] = 1;
+  return out;
+}
+
 function pushTo<K, V>(map: Map<K, V[]>, key: K, v: V): void {
   const list = map.get(key);
   if (list) list.push(v);
@@ -114,6 +121,8 @@ export interface CompiledFingerprints {
   readonly bodyOther: readonly BodyRule[];
   readonly headerRules: ReadonlyMap<string, readonly HeaderRule[]>;
   readonly headerIndex: ReadonlyMap<string, HeaderRuleIndex>;
+  /** [n] = 1 when some header rule's name has n characters: most response headers have none. */
+  readonly headerNameLengths: Uint8Array;
 }
 
 export interface FingerprintSet {
@@ -450,6 +459,7 @@ export function buildFingerprintSet(
       bodySubstringIndex: Int32Array.from(substringIndex),
       bodyOther,
       headerRules,
+      headerNameLengths: nameLengths(headerRules.keys()),
       headerIndex: new Map([...headerRules].map(([name, rules]) => [name, indexHeaderRules(rules)])),
     },
   };
