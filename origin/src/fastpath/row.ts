@@ -120,6 +120,33 @@ export function pyFloatScores(json: string): string {
   return json.replace(FLOAT_SCORE, '"$1":$2.0');
 }
 
+const FLOAT_KEYS = new Set(["blocking_general", "blocking_global", "blocking_country", "blocking_isp", "blocking_local", "accuracy"]);
+
+/**
+ * pyFloatScores(JSON.stringify(scores)), built key by key: the top-level float keys (where they
+ * almost always are) get their ".0" directly and only nested objects go through the regex, which
+ * over the whole text was ~2 % of bytes → row. Strings cannot hold a match (their quotes are
+ * escaped), so skipping them changes nothing.
+ */
+export function scoresJson(scores: Record<string, unknown>): string {
+  let out = "{";
+  for (const k of Object.keys(scores)) {
+    const v = scores[k];
+    let text: string | undefined;
+    if (typeof v === "number") {
+      text = JSON.stringify(v);
+      // What the regex turns into a float: an integer printed without exponent.
+      if (FLOAT_KEYS.has(k) && Number.isInteger(v) && Math.abs(v) < 1e21) text += ".0";
+    } else {
+      text = JSON.stringify(v);
+      if (text === undefined) continue;
+      if (v !== null && typeof v === "object") text = pyFloatScores(text);
+    }
+    out += (out.length > 1 ? "," : "") + JSON.stringify(k) + ":" + text;
+  }
+  return out + "}";
+}
+
 export function buildFastpathRow(
   msm: unknown,
   result: ScoreResult,
@@ -133,7 +160,7 @@ export function buildFastpathRow(
   const runtime = own(m, "test_runtime");
   let scores: string;
   try {
-    scores = pyFloatScores(JSON.stringify(result.scores) ?? "{}");
+    scores = scoresJson(result.scores);
   } catch {
     scores = "{}";
   }

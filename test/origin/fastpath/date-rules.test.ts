@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { scoreMeasurement } from "../../../origin/src/fastpath/score";
 import { parsePyDateTime, parseUidTime } from "../../../origin/src/fastpath/scoring/py-datetime";
@@ -76,5 +77,50 @@ describe("timestamp parsing (Python strptime rules)", () => {
     expect(parseUidTime("20210208220710.181572_MA_ndt_7888edc7748936bf")).toBeCloseTo(Date.UTC(2021, 1, 8, 22, 7, 10) + 181.572, 6);
     expect(parseUidTime("19990101000000.000000_XX")).toBeNull();
     expect(parseUidTime("2021020822")).toBeNull();
+  });
+});
+
+describe("canonical timestamps and uids (read without regex or Date)", () => {
+  // Reference: the calendar as Date sees it, for fields already split out.
+  const ref = (y: number, mo: number, d: number, h: number, mi: number, s: number): number | null => {
+    if (y < 1 || mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59 || d < 1) return null;
+    const t = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
+    t.setUTCFullYear(y);
+    return t.getUTCMonth() === mo - 1 && t.getUTCDate() === d ? t.getTime() : null;
+  };
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  const fields = fc.tuple(
+    fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.constantFrom(1600, 1900, 2000, 2024, 2100)),
+    fc.integer({ min: 0, max: 13 }),
+    fc.integer({ min: 0, max: 32 }),
+    fc.integer({ min: 0, max: 25 }),
+    fc.integer({ min: 0, max: 61 }),
+    fc.integer({ min: 0, max: 62 }),
+  );
+
+  it("YYYY-MM-DD hh:mm:ss: every field combination, leap years and impossible dates included", () => {
+    fc.assert(
+      fc.property(fields, ([y, mo, d, h, mi, s]) => {
+        const text = `${String(y).padStart(4, "0")}-${p2(mo)}-${p2(d)} ${p2(h)}:${p2(mi)}:${p2(s)}`;
+        expect(parsePyDateTime(text), text).toBe(ref(y, mo, d, h, mi, s));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("uids: YYYYMMDDhhmmss.ffffff_ with the microseconds as a fraction of a millisecond", () => {
+    fc.assert(
+      fc.property(fields, fc.integer({ min: 0, max: 999_999 }), ([y, mo, d, h, mi, s], us) => {
+        const year = 2000 + (y % 100);
+        const uid = `${year}${p2(mo)}${p2(d)}${p2(h)}${p2(mi)}${p2(s)}.${String(us).padStart(6, "0")}_IT_web_connectivity_x`;
+        const base = ref(year, mo, d, h, mi, s);
+        // Out-of-range two-digit fields fall to the strptime-like reading (single-digit fields),
+        // which may still find a date: only in-range fields are compared with the reference.
+        if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && s <= 59) {
+          expect(parseUidTime(uid), uid).toBe(base === null ? null : base + us / 1000);
+        }
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

@@ -143,6 +143,44 @@ describe("HTTP header fingerprints", () => {
     expect(matchHeaders(set, headers({ Location: { format: "base64", data: "aGk" } }))).toBeNull();
     expect(names(matchHeaders(set, headers({ Location: 5, Server: ["SonicWALL"] }))!)).toEqual([]);
   });
+
+  it("many rules on one header (indexed by pattern start): the same matches as testing every rule", () => {
+    // Nested prefixes, prefixes shorter and longer than the index key, full rules equal to a
+    // prefix, a pattern that is a prefix of the value's first characters but not of the value.
+    const patterns = [
+      "http://",
+      "http://blo",
+      "http://block.example",
+      "http://block.example/",
+      "http://block.example/deny?x=1",
+      "https://warning.rt.ru/",
+      "https://warning.rt.ru/?id=",
+      "http://block.example/deny",
+    ];
+    const rules = patterns.flatMap((pattern, i) => [
+      fp({ name: `p${i}`, location_found: "header.location", pattern_type: "prefix", pattern }),
+      fp({ name: `f${i}`, location_found: "header.location", pattern_type: "full", pattern }),
+    ]);
+    const many = fpSet([], rules);
+    const values = [
+      ...patterns,
+      ...patterns.map((p) => `${p}more`),
+      ...patterns.map((p) => p.slice(0, -1)),
+      "",
+      "https://warning.rt.ru/?id=7&u=x",
+      "http://block.examplf/",
+    ];
+    for (const value of values) {
+      const expected = rules
+        .filter((r) => (r.pattern_type === "full" ? value === r.pattern : value.startsWith(r.pattern)))
+        .map((r) => r.name)
+        .sort();
+      expect(names(matchHeaders(many, headers({ Location: value }))!).sort(), value).toEqual(expected);
+      const data = Buffer.from(value).toString("base64");
+      const decodedExpected = expected.filter((n) => n.startsWith("p"));
+      expect(names(matchHeaders(many, headers({ Location: { format: "base64", data } }))!).sort(), value).toEqual(decodedExpected);
+    }
+  });
 });
 
 describe("scopes, localities and confirmation", () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildFastpathRow, inputAndDomain, parseAsn, pyFloatScores, urlNetloc } from "../../../origin/src/fastpath/row";
+import { buildFastpathRow, inputAndDomain, parseAsn, pyFloatScores, scoresJson, urlNetloc } from "../../../origin/src/fastpath/row";
 import { scoreMeasurement } from "../../../origin/src/fastpath/score";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
 import { msm, NO_FINGERPRINTS } from "./fixtures";
@@ -220,5 +221,31 @@ describe("stored scores text", () => {
       '{"blocking_general":2.0,"blocking_global":0.0,"accuracy":0.0,"extra":{"test_runtime":3,"accuracy":1.0}}',
     );
     expect(pyFloatScores('{"blocking_general":0.98,"msg":"\\"accuracy\\":0"}')).toBe('{"blocking_general":0.98,"msg":"\\"accuracy\\":0"}');
+  });
+});
+
+describe("scoresJson (the stored scores text, built key by key)", () => {
+  it("is exactly pyFloatScores(JSON.stringify(scores)) for any scores object", () => {
+    const key = fc.constantFrom("blocking_general", "blocking_global", "blocking_country", "blocking_isp", "blocking_local", "accuracy", "msg", "analysis", 'a"b\\');
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: "small" },
+        fc.integer(),
+        fc.double(),
+        fc.constantFrom(-0, 1e21, -1e21, 2 ** 53, NaN, Infinity, undefined, null, true, '"accuracy":1}', "\\"),
+        fc.string(),
+        fc.array(tie("v"), { maxLength: 3 }),
+        fc.dictionary(key, tie("v"), { maxKeys: 4 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (scores) => {
+        expect(scoresJson(scores)).toBe(pyFloatScores(JSON.stringify(scores)));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(scoresJson({ blocking_general: 0, accuracy: 1, analysis: { blocking_isp: 1, x: [1] }, msg: "m" })).toBe(
+      '{"blocking_general":0.0,"accuracy":1.0,"analysis":{"blocking_isp":1.0,"x":[1]},"msg":"m"}',
+    );
   });
 });

@@ -70,12 +70,30 @@ export function matchResponse(resp: Dict, set: FingerprintSet, out: Fingerprint[
   const headers = getOr(resp, "headers", {});
   if (!truthy(headers)) return undefined;
   if (!isDict(headers)) return "malformed";
-  const lowered = new Map<string, unknown>();
-  for (const name of Object.keys(headers)) lowered.set(name.toLowerCase(), headers[name]);
+  // Only names some header rule looks at go into the map (most headers have none): the same
+  // matches as lower-casing every name (the last value of a name wins, as in upstream's dict), at
+  // a fraction of the Map writes.
+  const { headerRules, headerNameLengths } = set.compiled;
+  let lowered: Map<string, unknown> | undefined;
+  for (const name of Object.keys(headers)) {
+    // Only names whose lower-case form has the length of some rule's name can match: for an ASCII
+    // name that is its own length, so most names are skipped without lower-casing them (case
+    // mapping can change the length of a non-ASCII name: those are always lower-cased).
+    const n = name.length;
+    if ((n >= headerNameLengths.length || headerNameLengths[n] === 0) && isAsciiName(name)) continue;
+    const lower = name.toLowerCase();
+    if (headerRules.has(lower)) (lowered ??= new Map()).set(lower, headers[name]);
+  }
+  if (!lowered) return undefined;
   const hits = matchHeaders(set, lowered);
   if (!hits) return "base64";
   for (const fp of hits) out.push(fp);
   return undefined;
+}
+
+function isAsciiName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** Web Connectivity: DNS answers first, then every request's response. */
