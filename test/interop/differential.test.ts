@@ -82,18 +82,6 @@ const KNOWN: { url: RegExp; field: RegExp; verdict: boolean; why: string }[] = [
     verdict: false,
     why: "the server's own `Connection: close` response header: oohelperd (Go's client) does not report it, ours does",
   },
-  {
-    url: /\/malformed\/short-body$/,
-    field: /^http_request\.(failure|title|body_length)$/,
-    verdict: true,
-    why: "a body shorter than its Content-Length: oohelperd keeps what it read and reports no failure; ours reports unknown_error, so the probe says http-diff",
-  },
-  {
-    url: /\/redirect\/10$/,
-    field: /^http_request\./,
-    verdict: true,
-    why: "exactly 10 redirects: Go's client stops after 10 requests, so oohelperd fails the chain; ours follows 10 redirects (11 requests) and succeeds",
-  },
 ];
 
 interface Row {

@@ -59,6 +59,8 @@ function refererFor(last: URL, next: URL): string | undefined {
  * Accept/Accept-Language/User-Agent on every hop), never touching bogons. Failures before a final
  * response give -1/-1; a failure while reading the final body keeps the status, the headers, the
  * length and title of what was read, and reports the failure — as oohelperd does (io.ReadAll).
+ * A connection closed before the body's framing is complete is not a failure there (see
+ * PrematureEof in http1-client.ts), so it is not one here either.
  */
 export async function httpStep(cfg: HttpStepConfig): Promise<HttpRequestResult> {
   const dl = deadline(cfg.signal, cfg.timeoutMs);
@@ -88,7 +90,10 @@ export async function httpStep(cfg: HttpStepConfig): Promise<HttpRequestResult> 
       // Like Go, a 3xx without Location is a final response.
       if (location !== undefined && location !== "") {
         res.close();
-        if (redirects >= cfg.maxRedirects) {
+        // Go's default CheckRedirect: with 10 requests already made (len(via) >= 10) the 11th is
+        // never sent and the chain fails. So at most maxRedirects requests, i.e. maxRedirects - 1
+        // redirects followed: a 10-redirect chain fails, as it does in oohelperd.
+        if (redirects + 1 >= cfg.maxRedirects) {
           throw new OoniFailure(`unknown_failure: stopped after ${cfg.maxRedirects} redirects`, operation);
         }
         let next: URL;

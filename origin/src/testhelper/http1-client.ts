@@ -218,7 +218,15 @@ function framing(head: Head): { framing: Framing; fields: [string, string][] } {
   return { framing: { kind: "close" }, fields: fields.filter(([k]) => k !== "Content-Length") };
 }
 
-const unexpectedEof = () => new ProtocolError("unexpected EOF");
+/**
+ * The server closed the connection before the body's framing said it was done (short
+ * Content-Length body, cut chunked body). oohelperd does not see this as a failure: netxlite wraps
+ * the socket's io.EOF, so Go's body reader does not recognise it to turn it into
+ * io.ErrUnexpectedEOF, and ReadAllContext then treats the (wrapped) EOF as a clean end. What was
+ * read is kept and no failure is reported; readBody below does the same.
+ */
+class PrematureEof extends Error {}
+const unexpectedEof = () => new PrematureEof("unexpected EOF");
 
 async function readBody(reader: SocketReader, f: Framing, max: number): Promise<{ data: Buffer; error: unknown }> {
   const parts: Buffer[] = [];
@@ -275,7 +283,7 @@ async function readBody(reader: SocketReader, f: Framing, max: number): Promise<
     }
     return { data: Buffer.concat(parts, size), error: null };
   } catch (error) {
-    return { data: Buffer.concat(parts, size), error };
+    return { data: Buffer.concat(parts, size), error: error instanceof PrematureEof ? null : error };
   }
 }
 

@@ -29,7 +29,10 @@ export interface TestHelperOptions {
   tcpTlsTimeoutMs?: number;
   /** The whole GET, redirects and body included. oohelperd: 15 s. */
   httpTimeoutMs?: number;
-  /** Redirects followed before giving up. Go's client (oohelperd and the probe): 10. */
+  /**
+   * Requests in one redirect chain before giving up, Go's CheckRedirect rule (len(via) >= 10):
+   * 10 in oohelperd and the probe, so 9 redirects are followed and the 10th fails the chain.
+   */
   maxRedirects?: number;
   /** Bytes of the measured page we read; the rest is not read. oohelperd: 16 MiB. */
   maxBodyBytes?: number;

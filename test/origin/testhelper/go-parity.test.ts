@@ -28,6 +28,8 @@ const RESPONSES: Record<string, string> = {
   "/te-two-lengths": `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n2\r\nhi\r\n0\r\n\r\n`,
   "/same-lengths": `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi`,
   "/empty-length": `HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nhello`,
+  "/chunked-cut": `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${(BODY.length + 100).toString(16)}\r\n${BODY}`,
+  "/reset-mid-body": `HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length + 100}\r\n\r\n${BODY}`,
   "/blockpage-headers": `HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n`,
 };
 
@@ -48,8 +50,18 @@ beforeAll(async () => {
       const head = buf.slice(0, end + 4);
       const path = head.split(" ")[1] ?? "/";
       received.set(path, head);
-      const answer = RESPONSES[path] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+      const hops = /^\/redirect\/(\d+)$/.exec(path);
+      const answer = hops
+        ? Number(hops[1]) > 0
+          ? `HTTP/1.1 302 Found\r\nLocation: /redirect/${Number(hops[1]) - 1}\r\nContent-Length: 0\r\n\r\n`
+          : `HTTP/1.1 200 OK\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`
+        : (RESPONSES[path] ?? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
       sock.write(Buffer.from(answer, "latin1"));
+      // A reset (RST), not a clean close: Go sees connection_reset, which is a failure.
+      if (path === "/reset-mid-body") {
+        setTimeout(() => sock.resetAndDestroy(), 50);
+        return;
+      }
       // Close after writing: bodies framed by Content-Length or chunks are complete already, the
       // short body is cut short, and until-close needs the close.
       sock.end();
@@ -100,10 +112,18 @@ describe("HTTP parsing as lenient as Go's client", () => {
     expect(r.headers["Content-Length"]).toBeUndefined();
   });
 
-  it("a body shorter than its Content-Length: status, headers, what was read, and the failure", async () => {
+  it("a body shorter than its Content-Length: status, headers, what was read, and no failure (oohelperd)", async () => {
     const r = await control("/short-body");
-    expect(r).toMatchObject({ status_code: 200, failure: "unknown_error", body_length: BODY.length, title: " Spaced title " });
+    expect(r).toMatchObject({ status_code: 200, failure: null, body_length: BODY.length, title: " Spaced title " });
     expect(r.headers["Content-Length"]).toBe(String(BODY.length + 100));
+  });
+
+  it("a chunked body cut by a clean close: what was read, and no failure (oohelperd)", async () => {
+    expect(await control("/chunked-cut")).toMatchObject({ status_code: 200, failure: null, body_length: BODY.length, title: " Spaced title " });
+  });
+
+  it("a body cut by a reset is still a failure (Go sees connection_reset, not EOF)", async () => {
+    expect((await control("/reset-mid-body")).failure).toBe("unknown_error");
   });
 
   it("a body read until the server closes (HTTP/1.0, no length)", async () => {
@@ -198,4 +218,28 @@ describe("request limits like oohelperd's", () => {
     // Not at once: the server did wait for the headers (the old default held them for ~33 s).
     expect(Date.now() - t0).toBeGreaterThanOrEqual(5_000);
   }, 30_000);
+});
+
+describe("redirects as Go's default CheckRedirect (at most 10 requests)", () => {
+  const requests = (from: number) => [...received.keys()].filter((p) => /^\/redirect\/\d+$/.test(p) && Number(p.split("/")[2]) <= from).length;
+
+  it("9 redirects (10 requests) are followed to the final page", async () => {
+    received.clear();
+    expect(await control("/redirect/9")).toMatchObject({ status_code: 200, failure: null, body_length: BODY.length });
+    expect(requests(9)).toBe(10);
+  });
+
+  it("10 redirects fail the chain before the 11th request, as oohelperd reports it", async () => {
+    received.clear();
+    expect(await control("/redirect/10")).toEqual({
+      body_length: -1,
+      discovered_h3_endpoint: "",
+      failure: "unknown_error",
+      title: "",
+      headers: {},
+      status_code: -1,
+    });
+    expect(requests(10)).toBe(10);
+    expect(received.has("/redirect/0")).toBe(false);
+  });
 });
