@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
 import { jsonError } from "../http/errors";
 import { sendCacheableJson, windowLifetime } from "../http/cache-policy";
-import { Filters, listMetadata, ORDER, ORDER_BY, READ_RESPONSES, readPage, readRows } from "./common";
+import { Filters, listMetadata, ORDER, ORDER_BY, readPage, readResponses, readRows } from "./common";
 import { asnNumber, intParam, isoNaive, parsedInstant, plainItem, probeAsnParam, probeCcParam, since, startOf, TIME_GRAINS, utcDay } from "./params";
 
 // /api/v1/analysis and /api/v1/aggregation/analysis: upstream's shapes (ooni/backend
@@ -46,20 +46,13 @@ const listRoute = createRoute({
       ooni_run_link_id: plainItem.optional(),
     }),
   },
-  responses: {
-    200: {
-      description: "Analysis rows",
-      content: {
-        "application/json": {
-          schema: z.object({
-            metadata: z.object({ count: z.number(), current_page: z.number(), limit: z.number(), next_url: z.string(), offset: z.number(), pages: z.number(), query_time: z.number() }),
-            results: z.array(AnalysisEntry),
-          }),
-        },
-      },
-    },
-    ...READ_RESPONSES,
-  },
+  responses: readResponses(
+    "Analysis rows",
+    z.object({
+      metadata: z.object({ count: z.number(), current_page: z.number(), limit: z.number(), next_url: z.string(), offset: z.number(), pages: z.number(), query_time: z.number() }),
+      results: z.array(AnalysisEntry),
+    }),
+  ),
 });
 
 const AXES = ["measurement_start_day", "domain", "probe_cc", "probe_asn", "test_name", "input"] as const;
@@ -83,6 +76,20 @@ const Loni = z
     tls_blocked_outcome: z.string().nullable(),
   })
   .openapi("Loni");
+
+const AggregationEntry = z
+  .object({
+    count: z.number(),
+    measurement_start_day: z.string().optional(),
+    loni: Loni,
+    domain: z.string().optional(),
+    probe_cc: z.string().optional(),
+    probe_asn: z.number().optional(),
+    test_name: z.string().optional(),
+    input: z.string().optional(),
+    measurement_uid: z.string().optional(),
+  })
+  .openapi("AnalysisAggregationEntry");
 
 const aggRoute = createRoute({
   method: "get",
@@ -112,35 +119,14 @@ const aggRoute = createRoute({
       download: z.enum(["true", "false", "True", "False", "1", "0"]).optional(),
     }),
   },
-  responses: {
-    200: {
-      description: "Aggregated LoNI",
-      content: {
-        "application/json": {
-          schema: z.object({
-            db_stats: z.object({ bytes: z.number(), elapsed_seconds: z.number(), row_count: z.number(), total_row_count: z.number() }),
-            dimension_count: z.number().int(),
-            results: z.array(
-              z
-                .object({
-                  count: z.number(),
-                  measurement_start_day: z.string().optional(),
-                  loni: Loni,
-                  domain: z.string().optional(),
-                  probe_cc: z.string().optional(),
-                  probe_asn: z.number().optional(),
-                  test_name: z.string().optional(),
-                  input: z.string().optional(),
-                  measurement_uid: z.string().optional(),
-                })
-                .openapi("AnalysisAggregationEntry"),
-            ),
-          }),
-        },
-      },
-    },
-    ...READ_RESPONSES,
-  },
+  responses: readResponses(
+    "Aggregated LoNI",
+    z.object({
+      db_stats: z.object({ bytes: z.number(), elapsed_seconds: z.number(), row_count: z.number(), total_row_count: z.number() }),
+      dimension_count: z.number().int(),
+      results: z.array(AggregationEntry),
+    }),
+  ),
 });
 
 function aggregateSql(dims: Map<string, string>, where: string): string {

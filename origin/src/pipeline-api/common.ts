@@ -1,3 +1,4 @@
+import type { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { ErrorBody } from "../stats/schemas";
@@ -13,11 +14,16 @@ export const ORDER_BY = ["measurement_start_time", "input", "probe_cc", "probe_a
 export const ORDER = ["asc", "desc", "ASC", "DESC"] as const;
 
 /** The 304/400/504 answers every cached read route of this API documents. */
-export const READ_RESPONSES = {
+const READ_RESPONSES = {
   304: { description: "Not modified (If-None-Match matched the ETag)" },
   400: { description: "Invalid parameter", content: { "application/json": { schema: ErrorBody } } },
   504: { description: "The query exceeded its time limit", content: { "application/json": { schema: ErrorBody } } },
 } as const;
+
+/** A read route's responses: its JSON body when 200, and the 304/400/504 that every one documents. */
+export function readResponses<S extends z.ZodType>(description: string, schema: S) {
+  return { 200: { description, content: { "application/json": { schema } } }, ...READ_RESPONSES };
+}
 
 /** WHERE clauses with placeholders and their parameters. Column names and types come from code, never from requests. */
 export class Filters {

@@ -4,7 +4,7 @@ import { jsonError } from "../http/errors";
 import { sendCacheableJson, windowLifetime } from "../http/cache-policy";
 import { OBS_WEB_COLUMNS } from "../observations/columns";
 import { CLOUD_PROVIDER_ASNS } from "../analysis/query";
-import { Filters, listMetadata, ORDER, ORDER_BY, READ_RESPONSES, readPage, readRows } from "./common";
+import { Filters, listMetadata, ORDER, ORDER_BY, readPage, readResponses, readRows } from "./common";
 import {
   asnItem,
   asnNumber,
@@ -71,13 +71,7 @@ const listRoute = createRoute({
   tags: ["observations"],
   summary: "Web observations (obs_web rows): one per DNS answer, TCP connect, TLS handshake and HTTP request",
   request: { query: listQuery },
-  responses: {
-    200: {
-      description: "Observations",
-      content: { "application/json": { schema: z.object({ metadata: Metadata, results: z.array(z.record(z.string(), z.unknown())) }) } },
-    },
-    ...READ_RESPONSES,
-  },
+  responses: readResponses("Observations", z.object({ metadata: Metadata, results: z.array(z.record(z.string(), z.unknown())) })),
 });
 
 const AGG_KEYS = ["timestamp", "failure", "hostname", "ip", "probe_cc", "probe_asn", "test_name", "measurement_uid"] as const;
@@ -117,11 +111,28 @@ const aggRoute = createRoute({
   tags: ["observations"],
   summary: "Observation counts grouped by failure (dns_isp./dns_other./tcp./tls./http(s).<failure> or none) and other dimensions",
   request: { query: aggQuery },
-  responses: {
-    200: { description: "Counts", content: { "application/json": { schema: z.object({ results: z.array(AggEntry) }) } } },
-    ...READ_RESPONSES,
-  },
+  responses: readResponses("Counts", z.object({ results: z.array(AggEntry) })),
 });
+
+const CtrlEntry = z
+  .object({
+    hostname: z.string(),
+    ip: z.string(),
+    port: z.number().int().optional(),
+    asn: z.number().int().optional(),
+    as_org_name: z.string().optional(),
+    is_cloud_provider: z.boolean(),
+    in_dns_answers: z.boolean(),
+    tls_consistent: z.boolean(),
+    tcp_success_count: z.number().int(),
+    tcp_failure_count: z.number().int(),
+    tls_success_count: z.number().int(),
+    tls_failure_count: z.number().int(),
+    dns_success_count: z.number().int(),
+    dns_nxdomain_count: z.number().int(),
+    dns_other_failure_count: z.number().int(),
+  })
+  .openapi("CtrlGroundTruthEntry");
 
 const ctrlRoute = createRoute({
   method: "get",
@@ -135,39 +146,7 @@ const ctrlRoute = createRoute({
       until: since("End (inclusive); default now"),
     }),
   },
-  responses: {
-    200: {
-      description: "Ground truth",
-      content: {
-        "application/json": {
-          schema: z.object({
-            results: z.array(
-              z
-                .object({
-                  hostname: z.string(),
-                  ip: z.string(),
-                  port: z.number().int().optional(),
-                  asn: z.number().int().optional(),
-                  as_org_name: z.string().optional(),
-                  is_cloud_provider: z.boolean(),
-                  in_dns_answers: z.boolean(),
-                  tls_consistent: z.boolean(),
-                  tcp_success_count: z.number().int(),
-                  tcp_failure_count: z.number().int(),
-                  tls_success_count: z.number().int(),
-                  tls_failure_count: z.number().int(),
-                  dns_success_count: z.number().int(),
-                  dns_nxdomain_count: z.number().int(),
-                  dns_other_failure_count: z.number().int(),
-                })
-                .openapi("CtrlGroundTruthEntry"),
-            ),
-          }),
-        },
-      },
-    },
-    ...READ_RESPONSES,
-  },
+  responses: readResponses("Ground truth", z.object({ results: z.array(CtrlEntry) })),
 });
 
 const FAILURE_SQL = `multiIf(
