@@ -2,8 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
 import { jsonError } from "../http/errors";
 import { sendCacheableJson, windowLifetime } from "../http/cache-policy";
-import { Filters, listMetadata, ORDER, ORDER_BY, readPage, readResponses, readRows } from "./common";
-import { asnNumber, intParam, isoNaive, parsedInstant, plainItem, probeAsnParam, probeCcParam, since, startOf, TIME_GRAINS, utcDay } from "./params";
+import { Filters, listMetadata, listParams, readPage, readResponses, readRows } from "./common";
+import { asnNumber, isoNaive, parsedInstant, plainItem, probeAsnParam, probeCcParam, since, startOf, TIME_GRAINS, utcDay } from "./params";
 
 // /api/v1/analysis and /api/v1/aggregation/analysis: upstream's shapes (ooni/backend
 // oonimeasurements routers/data), over analysis_web_measurement.
@@ -33,16 +33,7 @@ const listRoute = createRoute({
   summary: "Web analysis rows: per measurement, the likelihood of blocking (LoNI) at the DNS, TCP and TLS layers",
   request: {
     query: z.object({
-      measurement_uid: plainItem.optional(),
-      probe_asn: probeAsnParam,
-      probe_cc: probeCcParam,
-      test_name: plainItem.optional(),
-      since: since("Start (measurement_start_time ≥ since); default 30 days ago"),
-      until: since("End (measurement_start_time ≤ until); default today"),
-      order_by: z.enum(ORDER_BY).optional(),
-      order: z.enum(ORDER).optional(),
-      offset: intParam("Rows to skip", "0"),
-      limit: intParam("Rows to return (default 100, at most 10,000)", "100"),
+      ...listParams({ since: "Start (measurement_start_time ≥ since); default 30 days ago", until: "End (measurement_start_time ≤ until); default today" }),
       ooni_run_link_id: plainItem.optional(),
     }),
   },

@@ -1,17 +1,33 @@
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import { ErrorBody } from "../stats/schemas";
 import { readQuery, timeoutResponse } from "../stats/read-query";
 import { jsonError } from "../http/errors";
-import { chInstant } from "./params";
+import { chInstant, intParam, plainItem, probeAsnParam, probeCcParam, since } from "./params";
 
 // What the observation and analysis routes share: sort enums, the non-200 responses they document,
 // the WHERE builder (values only ever travel as {name:Type} parameters), paging and the query call
 // that turns a ClickHouse timeout into a 504.
 
-export const ORDER_BY = ["measurement_start_time", "input", "probe_cc", "probe_asn", "test_name"] as const;
-export const ORDER = ["asc", "desc", "ASC", "DESC"] as const;
+const ORDER_BY = ["measurement_start_time", "input", "probe_cc", "probe_asn", "test_name"] as const;
+const ORDER = ["asc", "desc", "ASC", "DESC"] as const;
+
+/** The query parameters both list routes take, in upstream's order; each names its own default window. */
+export function listParams(window: { since: string; until: string }) {
+  return {
+    measurement_uid: plainItem.optional(),
+    probe_asn: probeAsnParam,
+    probe_cc: probeCcParam,
+    test_name: plainItem.optional(),
+    since: since(window.since),
+    until: since(window.until),
+    order_by: z.enum(ORDER_BY).optional(),
+    order: z.enum(ORDER).optional(),
+    offset: intParam("Rows to skip", "0"),
+    limit: intParam("Rows to return (default 100, at most 10,000)", "100"),
+  };
+}
 
 /** The 304/400/504 answers every cached read route of this API documents. */
 const READ_RESPONSES = {

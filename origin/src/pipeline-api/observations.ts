@@ -4,19 +4,16 @@ import { jsonError } from "../http/errors";
 import { sendCacheableJson, windowLifetime } from "../http/cache-policy";
 import { OBS_WEB_COLUMNS } from "../observations/columns";
 import { CLOUD_PROVIDER_ASNS } from "../analysis/query";
-import { Filters, listMetadata, ORDER, ORDER_BY, readPage, readResponses, readRows } from "./common";
+import { Filters, listMetadata, listParams, readPage, readResponses, readRows } from "./common";
 import {
   asnItem,
   asnNumber,
   ccItem,
   chInstant,
-  intParam,
   isoNaive,
   listOf,
   parsedInstant,
   plainItem,
-  probeAsnParam,
-  probeCcParam,
   since,
   startOf,
   TIME_GRAINS,
@@ -48,16 +45,7 @@ const Metadata = z
 
 const listQuery = z.object({
   report_id: plainItem.optional(),
-  measurement_uid: plainItem.optional(),
-  probe_asn: probeAsnParam,
-  probe_cc: probeCcParam,
-  test_name: plainItem.optional(),
-  since: since("Start day (measurement_start_time ≥ since); default 7 days ago"),
-  until: since("End day (measurement_start_time ≤ until); default today"),
-  order_by: z.enum(ORDER_BY).optional(),
-  order: z.enum(ORDER).optional(),
-  offset: intParam("Rows to skip", "0"),
-  limit: intParam("Rows to return (default 100, at most 10,000)", "100"),
+  ...listParams({ since: "Start day (measurement_start_time ≥ since); default 7 days ago", until: "End day (measurement_start_time ≤ until); default today" }),
   software_name: plainItem.optional(),
   software_version: plainItem.optional(),
   test_version: plainItem.optional(),
