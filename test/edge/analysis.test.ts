@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
+import { openWebConnectivityReport, postViaEdge, probeNow } from "./support/submit";
 
 // A web_connectivity measurement submitted through the edge Worker (workerd) has its web analysis
 // row — LoNI values and the rule behind them — in /api/v1/analysis within seconds
@@ -9,18 +10,6 @@ import { describe, expect, it } from "vitest";
 
 const worker = exports.default;
 const originUrl = inject("originUrl");
-const now = () => new Date().toISOString().slice(0, 19).replace("T", " ");
-
-async function post<T>(host: string, path: string, body: unknown): Promise<T> {
-  const res = await worker.fetch(`https://${host}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": "127.0.0.1", "User-Agent": "miniooni/0.1.0-dev" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return JSON.parse(text) as T;
-}
 
 /** web_connectivity 0.4 test keys: the probe's resolver says NXDOMAIN, the control resolves and connects. */
 function nxdomainKeys(host: string) {
@@ -74,11 +63,8 @@ interface AnalysisRow {
 describe("web analysis through the edge", () => {
   it("a submitted measurement is in /api/v1/analysis within seconds", async () => {
     const host = `${crypto.randomUUID().slice(0, 8)}.analysis.example`;
-    const start = now();
-    const { report_id } = await post<{ report_id: string }>(host, "/report", {
-      data_format_version: "0.2.0", format: "json", probe_asn: "AS30722", probe_cc: "IT", software_name: "miniooni",
-      software_version: "0.1.0-dev", test_name: "web_connectivity", test_start_time: start, test_version: "0.4.3",
-    });
+    const start = probeNow();
+    const report_id = await openWebConnectivityReport(host, start);
     const sites = [
       { host: `blocked-${host}`, keys: nxdomainKeys(`blocked-${host}`) },
       { host: `ok-${host}`, keys: okKeys(`ok-${host}`) },
@@ -90,7 +76,7 @@ describe("web analysis through the edge", () => {
         measurement_start_time: start, test_start_time: start, input: `https://${s.host}/`, resolver_ip: "[scrubbed]",
         software_name: "miniooni", software_version: "0.1.0-dev", data_format_version: "0.2.0", test_keys: s.keys,
       };
-      uids.push((await post<{ measurement_uid: string }>(host, `/report/${report_id}`, { format: "json", content })).measurement_uid);
+      uids.push((await postViaEdge<{ measurement_uid: string }>(host, `/report/${report_id}`, { format: "json", content })).measurement_uid);
     }
 
     const t0 = Date.now();

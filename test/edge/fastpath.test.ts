@@ -1,35 +1,19 @@
-import { exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
+import { openWebConnectivityReport, postViaEdge, probeNow } from "./support/submit";
 
 // Measurements submitted through the edge Worker (workerd) come out of the origin's fastpath as
 // rows with the right flags within seconds (docs/fastpath.md). Rows are read from the origin's
 // measurements API directly: through the edge that GET may be cached. The origin's fingerprint
 // tables are empty here, so the verdicts come from the probes' own test keys.
 
-const worker = exports.default;
 const originUrl = inject("originUrl");
-const now = () => new Date().toISOString().slice(0, 19).replace("T", " ");
-
-async function post<T>(host: string, path: string, body: unknown): Promise<T> {
-  const res = await worker.fetch(`https://${host}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": "127.0.0.1", "User-Agent": "miniooni/0.1.0-dev" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  return JSON.parse(text) as T;
-}
 
 describe("fastpath through the edge", () => {
   it("rows appear with the right flags within seconds", async () => {
     const host = `${crypto.randomUUID().slice(0, 8)}.fastpath.example`;
-    const start = now();
-    const { report_id } = await post<{ report_id: string }>(host, "/report", {
-      data_format_version: "0.2.0", format: "json", probe_asn: "AS30722", probe_cc: "IT", software_name: "miniooni",
-      software_version: "0.1.0-dev", test_name: "web_connectivity", test_start_time: start, test_version: "0.4.3",
-    });
+    const start = probeNow();
+    const report_id = await openWebConnectivityReport(host, start);
     const cases = [
       { keys: { accessible: true, blocking: false }, flags: { anomaly: false, confirmed: false, failure: false } },
       { keys: { accessible: false, blocking: "dns" }, flags: { anomaly: true, confirmed: false, failure: false } },
@@ -42,7 +26,7 @@ describe("fastpath through the edge", () => {
         measurement_start_time: start, test_start_time: start, input: `https://example-${i}.org/`,
         software_name: "miniooni", software_version: "0.1.0-dev", data_format_version: "0.2.0", test_keys: c.keys,
       };
-      uids.push((await post<{ measurement_uid: string }>(host, `/report/${report_id}`, { format: "json", content })).measurement_uid);
+      uids.push((await postViaEdge<{ measurement_uid: string }>(host, `/report/${report_id}`, { format: "json", content })).measurement_uid);
     }
     const deadline = Date.now() + 30_000;
     let rows = new Map<string, { anomaly: boolean; confirmed: boolean; failure: boolean }>();

@@ -1,6 +1,6 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { startJsonHeaders, startTcpEcho, type LegacyServer } from "../legacy-helpers";
+import { parseServeArgs } from "./serve-args";
 import type { Command } from "./types";
 
 // `legacy-helpers serve`: the tcp-echo and http-return-json-headers helpers (the probe's
@@ -25,23 +25,10 @@ export const legacyHelpersCommand: Command = {
   summary: `run the legacy test helpers (tcp-echo, http-return-json-headers): ${usage}`,
   usage,
   async run(argv) {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { "tcp-echo": { type: "string" }, "json-headers": { type: "string" } },
-    });
-    if (positionals[0] !== "serve") {
-      process.stderr.write(`usage: npm run cli -- ${usage}\n`);
-      return 2;
-    }
-    const parsed = Args.safeParse(values);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      process.stderr.write(`error: --${String(issue.path[0])}: ${issue.message}\n`);
-      return 2;
-    }
-    const echoAt = parsed.data["tcp-echo"] ?? { host: "0.0.0.0", port: 80 };
-    const jsonAt = parsed.data["json-headers"] ?? { host: "0.0.0.0", port: 8080 };
+    const args = parseServeArgs(argv, usage, { "tcp-echo": { type: "string" }, "json-headers": { type: "string" } }, Args);
+    if (args === null) return 2;
+    const echoAt = args["tcp-echo"] ?? { host: "0.0.0.0", port: 80 };
+    const jsonAt = args["json-headers"] ?? { host: "0.0.0.0", port: 8080 };
     const running: LegacyServer[] = [];
     try {
       running.push(await startTcpEcho(echoAt));

@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { loadConfig } from "../config";
 import { GeoIP } from "../geoip/geoip";
 import { createLogger } from "../logger";
 import { startTestHelper } from "../testhelper";
+import { parseServeArgs } from "./serve-args";
 import type { Command } from "./types";
 
 // `testhelper serve`: a web-connectivity test helper (oohelperd protocol) in its own process. It
@@ -14,32 +14,21 @@ const Args = z.object({
   "doh-url": z.url({ protocol: /^https?$/ }).optional(),
 });
 
+const usage = "testhelper serve [--port P] [--host H] [--doh-url URL]";
+
 export const testhelperCommand: Command = {
-  summary: "run a web-connectivity test helper: testhelper serve [--port P] [--host H] [--doh-url URL]",
-  usage: "testhelper serve [--port P] [--host H] [--doh-url URL]",
+  summary: `run a web-connectivity test helper: ${usage}`,
+  usage,
   async run(argv) {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { port: { type: "string" }, host: { type: "string" }, "doh-url": { type: "string" } },
-    });
-    if (positionals[0] !== "serve") {
-      process.stderr.write("usage: npm run cli -- testhelper serve [--port P] [--host H] [--doh-url URL]\n");
-      return 2;
-    }
-    const parsed = Args.safeParse(values);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      process.stderr.write(`error: --${String(issue.path[0])}: ${issue.message}\n`);
-      return 2;
-    }
+    const args = parseServeArgs(argv, usage, { port: { type: "string" }, host: { type: "string" }, "doh-url": { type: "string" } }, Args);
+    if (args === null) return 2;
     const config = loadConfig();
     const log = createLogger(config.logLevel, { service: "testhelper" });
     const geoip = await GeoIP.open({ ...config.geoip, log: (msg, extra) => log.info(extra ?? {}, msg) });
     const helper = await startTestHelper({
-      host: parsed.data.host,
-      port: parsed.data.port,
-      dohUrl: parsed.data["doh-url"],
+      host: args.host,
+      port: args.port,
+      dohUrl: args["doh-url"],
       lookupAsn: (ip) => geoip.lookup(ip).asn,
       logger: log,
     });

@@ -2,9 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
 import { jsonError } from "../http/errors";
 import { sendCacheableJson, windowLifetime } from "../http/cache-policy";
-import { readQuery, timeoutResponse } from "../stats/read-query";
-import { ErrorBody } from "../stats/schemas";
-import { asnNumber, chInstant, intParam, isoNaive, parsedInstant, plainItem, probeAsnParam, probeCcParam, since, startOf, TIME_GRAINS, utcDay } from "./params";
+import { Filters, listMetadata, listParams, readPage, readResponses, readRows } from "./common";
+import { asnNumber, isoNaive, parsedInstant, plainItem, probeAsnParam, probeCcParam, since, startOf, TIME_GRAINS, utcDay } from "./params";
 
 // /api/v1/analysis and /api/v1/aggregation/analysis: upstream's shapes (ooni/backend
 // oonimeasurements routers/data), over analysis_web_measurement.
@@ -15,8 +14,6 @@ const ENTRY_COLUMNS = [
   "top_tcp_failure", "top_tls_failure", "top_dns_rule_id", "top_tcp_rule_id", "top_tls_rule_id",
   "dns_blocked", "dns_down", "dns_ok", "tcp_blocked", "tcp_down", "tcp_ok", "tls_blocked", "tls_down", "tls_ok",
 ] as const;
-
-const ORDER_BY = ["measurement_start_time", "input", "probe_cc", "probe_asn", "test_name"] as const;
 
 const AnalysisEntry = z
   .object(
@@ -36,35 +33,17 @@ const listRoute = createRoute({
   summary: "Web analysis rows: per measurement, the likelihood of blocking (LoNI) at the DNS, TCP and TLS layers",
   request: {
     query: z.object({
-      measurement_uid: plainItem.optional(),
-      probe_asn: probeAsnParam,
-      probe_cc: probeCcParam,
-      test_name: plainItem.optional(),
-      since: since("Start (measurement_start_time ≥ since); default 30 days ago"),
-      until: since("End (measurement_start_time ≤ until); default today"),
-      order_by: z.enum(ORDER_BY).optional(),
-      order: z.enum(["asc", "desc", "ASC", "DESC"]).optional(),
-      offset: intParam("Rows to skip", "0"),
-      limit: intParam("Rows to return (default 100, at most 10,000)", "100"),
+      ...listParams({ since: "Start (measurement_start_time ≥ since); default 30 days ago", until: "End (measurement_start_time ≤ until); default today" }),
       ooni_run_link_id: plainItem.optional(),
     }),
   },
-  responses: {
-    200: {
-      description: "Analysis rows",
-      content: {
-        "application/json": {
-          schema: z.object({
-            metadata: z.object({ count: z.number(), current_page: z.number(), limit: z.number(), next_url: z.string(), offset: z.number(), pages: z.number(), query_time: z.number() }),
-            results: z.array(AnalysisEntry),
-          }),
-        },
-      },
-    },
-    304: { description: "Not modified (If-None-Match matched the ETag)" },
-    400: { description: "Invalid parameter", content: { "application/json": { schema: ErrorBody } } },
-    504: { description: "The query exceeded its time limit", content: { "application/json": { schema: ErrorBody } } },
-  },
+  responses: readResponses(
+    "Analysis rows",
+    z.object({
+      metadata: z.object({ count: z.number(), current_page: z.number(), limit: z.number(), next_url: z.string(), offset: z.number(), pages: z.number(), query_time: z.number() }),
+      results: z.array(AnalysisEntry),
+    }),
+  ),
 });
 
 const AXES = ["measurement_start_day", "domain", "probe_cc", "probe_asn", "test_name", "input"] as const;
@@ -88,6 +67,20 @@ const Loni = z
     tls_blocked_outcome: z.string().nullable(),
   })
   .openapi("Loni");
+
+const AggregationEntry = z
+  .object({
+    count: z.number(),
+    measurement_start_day: z.string().optional(),
+    loni: Loni,
+    domain: z.string().optional(),
+    probe_cc: z.string().optional(),
+    probe_asn: z.number().optional(),
+    test_name: z.string().optional(),
+    input: z.string().optional(),
+    measurement_uid: z.string().optional(),
+  })
+  .openapi("AnalysisAggregationEntry");
 
 const aggRoute = createRoute({
   method: "get",
@@ -117,37 +110,14 @@ const aggRoute = createRoute({
       download: z.enum(["true", "false", "True", "False", "1", "0"]).optional(),
     }),
   },
-  responses: {
-    200: {
-      description: "Aggregated LoNI",
-      content: {
-        "application/json": {
-          schema: z.object({
-            db_stats: z.object({ bytes: z.number(), elapsed_seconds: z.number(), row_count: z.number(), total_row_count: z.number() }),
-            dimension_count: z.number().int(),
-            results: z.array(
-              z
-                .object({
-                  count: z.number(),
-                  measurement_start_day: z.string().optional(),
-                  loni: Loni,
-                  domain: z.string().optional(),
-                  probe_cc: z.string().optional(),
-                  probe_asn: z.number().optional(),
-                  test_name: z.string().optional(),
-                  input: z.string().optional(),
-                  measurement_uid: z.string().optional(),
-                })
-                .openapi("AnalysisAggregationEntry"),
-            ),
-          }),
-        },
-      },
-    },
-    304: { description: "Not modified (If-None-Match matched the ETag)" },
-    400: { description: "Invalid parameter", content: { "application/json": { schema: ErrorBody } } },
-    504: { description: "The query exceeded its time limit", content: { "application/json": { schema: ErrorBody } } },
-  },
+  responses: readResponses(
+    "Aggregated LoNI",
+    z.object({
+      db_stats: z.object({ bytes: z.number(), elapsed_seconds: z.number(), row_count: z.number(), total_row_count: z.number() }),
+      dimension_count: z.number().int(),
+      results: z.array(AggregationEntry),
+    }),
+  ),
 });
 
 function aggregateSql(dims: Map<string, string>, where: string): string {
@@ -193,81 +163,45 @@ export function analysisRoutes() {
 
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid("query");
-    const { config, db } = c.get("services");
+    const { config } = c.get("services");
     const t0 = performance.now();
-    const offset = Number(q.offset ?? 0);
-    const limit = Number(q.limit ?? 100);
-    if (limit < 1 || limit > 10_000) return jsonError(c, 400, "invalid limit: must be between 1 and 10000", { parameter: "limit" });
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    for (const k of ["measurement_uid", "probe_cc", "test_name", "ooni_run_link_id"] as const) {
-      if (q[k] === undefined) continue;
-      where.push(`${k} = {${k}:String}`);
-      params[k] = q[k];
-    }
-    if (q.probe_asn !== undefined) {
-      where.push("probe_asn = {probe_asn:Int64}");
-      params.probe_asn = asnNumber(q.probe_asn);
-    }
+    const page = readPage(c, q);
+    if (page instanceof Response) return page;
+    const f = new Filters();
+    for (const k of ["measurement_uid", "probe_cc", "test_name", "ooni_run_link_id"] as const) f.eq(k, q[k]);
+    f.eq("probe_asn", q.probe_asn === undefined ? undefined : asnNumber(q.probe_asn), "Int64");
     const byUid = q.measurement_uid !== undefined;
     const sinceD = parsedInstant(q.since) ?? (byUid ? null : utcDay(30));
     // Upstream's default ends at today's midnight; today's rows are what real time adds, so the
     // default here is "up to now" (docs/compat.md).
     const untilD = parsedInstant(q.until);
-    if (sinceD) {
-      where.push("measurement_start_time >= {since:DateTime64(3, 'UTC')}");
-      params.since = chInstant(sinceD);
-    }
-    if (untilD) {
-      where.push("measurement_start_time <= {until:DateTime64(3, 'UTC')}");
-      params.until = chInstant(untilD);
-    }
+    f.window(sinceD, untilD, "inclusive");
     const sql = `SELECT ${ENTRY_COLUMNS.join(", ")} FROM analysis_web_measurement FINAL
-      ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ${f.clause()}
       ORDER BY ${q.order_by ?? "measurement_start_time"} ${(q.order ?? "DESC").toUpperCase()}, measurement_uid LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
-    params.limit = limit;
-    params.offset = offset;
-    let rows;
-    try {
-      rows = (await readQuery<Record<string, unknown>>(db, sql, params, config.explorer.queryTimeoutS)).rows;
-    } catch (err) {
-      return timeoutResponse(c, err);
-    }
+    const rows = await readRows(c, sql, { ...f.params, limit: page.limit, offset: page.offset });
+    if (rows instanceof Response) return rows;
     const results = rows.map((r) => {
       const out: Record<string, unknown> = {};
       for (const k of ENTRY_COLUMNS) out[k] = k === "measurement_start_time" ? isoNaive(r[k]) : k.endsWith("_asn") ? Number(r[k]) : r[k];
       return out;
     });
-    const body = {
-      metadata: {
-        count: -1,
-        current_page: Math.ceil(offset / limit) + 1,
-        limit,
-        next_url: `${new URL(c.req.url).origin}/api/v1/analysis?offset=${offset + limit}&limit=${limit}`,
-        offset,
-        pages: -1,
-        query_time: (performance.now() - t0) / 1000,
-      },
-      results,
-    };
+    const body = { metadata: listMetadata(c, "/api/v1/analysis", page, t0), results };
     return sendCacheableJson(c, body, windowLifetime(untilD, new Date(), config.explorer.cache), {}, JSON.stringify(results));
   });
 
   app.openapi(aggRoute, async (c) => {
     const q = c.req.valid("query");
-    const { config, db } = c.get("services");
+    const { config } = c.get("services");
     const t0 = performance.now();
     const grain = q.time_grain ?? "day";
     const dims = new Map<string, string>();
     const dim = (axis: string) => dims.set(axis, axis === "measurement_start_day" ? `${startOf(grain)} AS measurement_start_day` : axis);
     dim(q.axis_x ?? "measurement_start_day");
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
+    const f = new Filters();
+    // A filtered dimension is also a grouped one, as upstream.
     const filter = (col: string, v: string | number | undefined, type: string) => {
-      if (v === undefined) return;
-      where.push(`${col} = {${col}:${type}}`);
-      params[col] = v;
-      dim(col);
+      if (f.eq(col, v, type)) dim(col);
     };
     filter("probe_asn", q.probe_asn === undefined ? undefined : asnNumber(q.probe_asn), "Int64");
     filter("probe_cc", q.probe_cc, "String");
@@ -285,20 +219,9 @@ export function analysisRoutes() {
     const sinceD = parsedInstant(q.since) ?? (byUid ? null : utcDay(30));
     const untilD = parsedInstant(q.until);
     if (sinceD && untilD && sinceD > untilD) return jsonError(c, 400, "invalid until: must not be earlier than since", { parameter: "until" });
-    if (sinceD) {
-      where.push("measurement_start_time >= {since:DateTime64(3, 'UTC')}");
-      params.since = chInstant(sinceD);
-    }
-    if (untilD) {
-      where.push("measurement_start_time <= {until:DateTime64(3, 'UTC')}");
-      params.until = chInstant(untilD);
-    }
-    let rows;
-    try {
-      rows = (await readQuery<Record<string, unknown>>(db, aggregateSql(dims, where.length ? `WHERE ${where.join(" AND ")}` : ""), params, config.explorer.queryTimeoutS)).rows;
-    } catch (err) {
-      return timeoutResponse(c, err);
-    }
+    f.window(sinceD, untilD, "inclusive");
+    const rows = await readRows(c, aggregateSql(dims, f.clause()), f.params);
+    if (rows instanceof Response) return rows;
     const results = rows.map((d) => {
       const likely = ((d.likely_blocked_protocols as [string, number][] | null) ?? []).map(([p, v]) => [p, Number(v)] as [string, number]);
       const top = likely[0] ?? ["none", 0];

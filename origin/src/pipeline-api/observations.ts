@@ -2,22 +2,18 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
 import { jsonError } from "../http/errors";
 import { sendCacheableJson, windowLifetime } from "../http/cache-policy";
-import { readQuery, timeoutResponse } from "../stats/read-query";
-import { ErrorBody } from "../stats/schemas";
 import { OBS_WEB_COLUMNS } from "../observations/columns";
 import { CLOUD_PROVIDER_ASNS } from "../analysis/query";
+import { Filters, listMetadata, listParams, readPage, readResponses, readRows } from "./common";
 import {
   asnItem,
   asnNumber,
   ccItem,
   chInstant,
-  intParam,
   isoNaive,
   listOf,
   parsedInstant,
   plainItem,
-  probeAsnParam,
-  probeCcParam,
   since,
   startOf,
   TIME_GRAINS,
@@ -27,9 +23,6 @@ import {
 
 // /api/v1/observations, /api/v1/aggregation/observations and …/ctrl: upstream's shapes
 // (ooni/backend oonimeasurements routers/data), over obs_web and obs_web_ctrl.
-
-const ORDER_BY = ["measurement_start_time", "input", "probe_cc", "probe_asn", "test_name"] as const;
-const ORDER = ["asc", "desc", "ASC", "DESC"] as const;
 
 /** The list response's columns: obs_web minus what upstream's entry leaves out. */
 const LIST_COLUMNS = OBS_WEB_COLUMNS.map(([n]) => n).filter(
@@ -52,16 +45,7 @@ const Metadata = z
 
 const listQuery = z.object({
   report_id: plainItem.optional(),
-  measurement_uid: plainItem.optional(),
-  probe_asn: probeAsnParam,
-  probe_cc: probeCcParam,
-  test_name: plainItem.optional(),
-  since: since("Start day (measurement_start_time ≥ since); default 7 days ago"),
-  until: since("End day (measurement_start_time ≤ until); default today"),
-  order_by: z.enum(ORDER_BY).optional(),
-  order: z.enum(ORDER).optional(),
-  offset: intParam("Rows to skip", "0"),
-  limit: intParam("Rows to return (default 100, at most 10,000)", "100"),
+  ...listParams({ since: "Start day (measurement_start_time ≥ since); default 7 days ago", until: "End day (measurement_start_time ≤ until); default today" }),
   software_name: plainItem.optional(),
   software_version: plainItem.optional(),
   test_version: plainItem.optional(),
@@ -75,15 +59,7 @@ const listRoute = createRoute({
   tags: ["observations"],
   summary: "Web observations (obs_web rows): one per DNS answer, TCP connect, TLS handshake and HTTP request",
   request: { query: listQuery },
-  responses: {
-    200: {
-      description: "Observations",
-      content: { "application/json": { schema: z.object({ metadata: Metadata, results: z.array(z.record(z.string(), z.unknown())) }) } },
-    },
-    304: { description: "Not modified (If-None-Match matched the ETag)" },
-    400: { description: "Invalid parameter", content: { "application/json": { schema: ErrorBody } } },
-    504: { description: "The query exceeded its time limit", content: { "application/json": { schema: ErrorBody } } },
-  },
+  responses: readResponses("Observations", z.object({ metadata: Metadata, results: z.array(z.record(z.string(), z.unknown())) })),
 });
 
 const AGG_KEYS = ["timestamp", "failure", "hostname", "ip", "probe_cc", "probe_asn", "test_name", "measurement_uid"] as const;
@@ -123,13 +99,28 @@ const aggRoute = createRoute({
   tags: ["observations"],
   summary: "Observation counts grouped by failure (dns_isp./dns_other./tcp./tls./http(s).<failure> or none) and other dimensions",
   request: { query: aggQuery },
-  responses: {
-    200: { description: "Counts", content: { "application/json": { schema: z.object({ results: z.array(AggEntry) }) } } },
-    304: { description: "Not modified (If-None-Match matched the ETag)" },
-    400: { description: "Invalid parameter", content: { "application/json": { schema: ErrorBody } } },
-    504: { description: "The query exceeded its time limit", content: { "application/json": { schema: ErrorBody } } },
-  },
+  responses: readResponses("Counts", z.object({ results: z.array(AggEntry) })),
 });
+
+const CtrlEntry = z
+  .object({
+    hostname: z.string(),
+    ip: z.string(),
+    port: z.number().int().optional(),
+    asn: z.number().int().optional(),
+    as_org_name: z.string().optional(),
+    is_cloud_provider: z.boolean(),
+    in_dns_answers: z.boolean(),
+    tls_consistent: z.boolean(),
+    tcp_success_count: z.number().int(),
+    tcp_failure_count: z.number().int(),
+    tls_success_count: z.number().int(),
+    tls_failure_count: z.number().int(),
+    dns_success_count: z.number().int(),
+    dns_nxdomain_count: z.number().int(),
+    dns_other_failure_count: z.number().int(),
+  })
+  .openapi("CtrlGroundTruthEntry");
 
 const ctrlRoute = createRoute({
   method: "get",
@@ -143,41 +134,7 @@ const ctrlRoute = createRoute({
       until: since("End (inclusive); default now"),
     }),
   },
-  responses: {
-    200: {
-      description: "Ground truth",
-      content: {
-        "application/json": {
-          schema: z.object({
-            results: z.array(
-              z
-                .object({
-                  hostname: z.string(),
-                  ip: z.string(),
-                  port: z.number().int().optional(),
-                  asn: z.number().int().optional(),
-                  as_org_name: z.string().optional(),
-                  is_cloud_provider: z.boolean(),
-                  in_dns_answers: z.boolean(),
-                  tls_consistent: z.boolean(),
-                  tcp_success_count: z.number().int(),
-                  tcp_failure_count: z.number().int(),
-                  tls_success_count: z.number().int(),
-                  tls_failure_count: z.number().int(),
-                  dns_success_count: z.number().int(),
-                  dns_nxdomain_count: z.number().int(),
-                  dns_other_failure_count: z.number().int(),
-                })
-                .openapi("CtrlGroundTruthEntry"),
-            ),
-          }),
-        },
-      },
-    },
-    304: { description: "Not modified (If-None-Match matched the ETag)" },
-    400: { description: "Invalid parameter", content: { "application/json": { schema: ErrorBody } } },
-    504: { description: "The query exceeded its time limit", content: { "application/json": { schema: ErrorBody } } },
-  },
+  responses: readResponses("Ground truth", z.object({ results: z.array(CtrlEntry) })),
 });
 
 const FAILURE_SQL = `multiIf(
@@ -207,89 +164,45 @@ export function observationRoutes() {
 
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid("query");
-    const { config, db } = c.get("services");
+    const { config } = c.get("services");
     const t0 = performance.now();
-    const offset = Number(q.offset ?? 0);
-    const limit = Number(q.limit ?? 100);
-    if (limit < 1 || limit > 10_000) return jsonError(c, 400, "invalid limit: must be between 1 and 10000", { parameter: "limit" });
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    const eq = (col: string, v: string | undefined, type = "String") => {
-      if (v === undefined) return;
-      where.push(`${col} = {${col}:${type}}`);
-      params[col] = v;
-    };
-    eq("report_id", q.report_id);
-    eq("measurement_uid", q.measurement_uid);
-    if (q.probe_asn !== undefined) {
-      where.push("probe_asn = {probe_asn:Int64}");
-      params.probe_asn = asnNumber(q.probe_asn);
-    }
-    for (const k of ["probe_cc", "software_name", "software_version", "test_name", "test_version", "engine_version", "ooni_run_link_id"] as const) eq(k, q[k]);
+    const page = readPage(c, q);
+    if (page instanceof Response) return page;
+    const f = new Filters();
+    f.eq("report_id", q.report_id);
+    f.eq("measurement_uid", q.measurement_uid);
+    f.eq("probe_asn", q.probe_asn === undefined ? undefined : asnNumber(q.probe_asn), "Int64");
+    for (const k of ["probe_cc", "software_name", "software_version", "test_name", "test_version", "engine_version", "ooni_run_link_id"] as const) f.eq(k, q[k]);
     const byId = q.report_id !== undefined || q.measurement_uid !== undefined;
     // Upstream's defaults: the last 7 days, unless a report or measurement is asked for.
     const sinceD = parsedInstant(q.since) ?? (byId ? null : utcDay(7));
     const untilD = parsedInstant(q.until) ?? (byId ? null : utcDay(0));
-    if (sinceD) {
-      where.push("measurement_start_time >= {since:DateTime64(3, 'UTC')}");
-      params.since = chInstant(sinceD);
-    }
-    if (untilD) {
-      where.push("measurement_start_time <= {until:DateTime64(3, 'UTC')}");
-      params.until = chInstant(untilD);
-    }
-    const sql = `SELECT ${LIST_COLUMNS.join(", ")} FROM obs_web FINAL ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    f.window(sinceD, untilD, "inclusive");
+    const sql = `SELECT ${LIST_COLUMNS.join(", ")} FROM obs_web FINAL ${f.clause()}
       ORDER BY ${q.order_by ?? "measurement_start_time"} ${(q.order ?? "DESC").toUpperCase()}, measurement_uid, observation_idx
       LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
-    params.limit = limit;
-    params.offset = offset;
-    let rows;
-    try {
-      rows = (await readQuery<Record<string, unknown>>(db, sql, params, config.explorer.queryTimeoutS)).rows;
-    } catch (err) {
-      return timeoutResponse(c, err);
-    }
-    const body = {
-      metadata: {
-        count: -1,
-        current_page: Math.ceil(offset / limit) + 1,
-        limit,
-        next_url: `${new URL(c.req.url).origin}/api/v1/observations?offset=${offset + limit}&limit=${limit}`,
-        offset,
-        pages: -1,
-        query_time: (performance.now() - t0) / 1000,
-      },
-      results: rows.map(shapeObservation),
-    };
+    const rows = await readRows(c, sql, { ...f.params, limit: page.limit, offset: page.offset });
+    if (rows instanceof Response) return rows;
+    const body = { metadata: listMetadata(c, "/api/v1/observations", page, t0), results: rows.map(shapeObservation) };
     return sendCacheableJson(c, body, windowLifetime(untilD, new Date(), config.explorer.cache), {}, JSON.stringify(body.results));
   });
 
   app.openapi(aggRoute, async (c) => {
     const q = c.req.valid("query");
-    const { config, db } = c.get("services");
+    const { config } = c.get("services");
     const groupBy = values(q.group_by as string | string[] | undefined);
     for (const g of groupBy) if (!(AGG_KEYS as readonly string[]).includes(g)) return jsonError(c, 400, `invalid group_by: ${g}`, { parameter: "group_by" });
     if (groupBy.length === 0) groupBy.push("failure");
     const uids = values(q.measurement_uid);
     const sinceD = parsedInstant(q.since) ?? (uids.length ? null : utcDay(30));
     const untilD = parsedInstant(q.until) ?? (uids.length ? null : utcDay(0));
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
+    const f = new Filters();
     const cols: string[] = [];
     const group = [...groupBy];
-    if (sinceD) {
-      where.push("measurement_start_time > {since:DateTime64(3, 'UTC')}");
-      params.since = chInstant(sinceD);
-    }
-    if (untilD) {
-      where.push("measurement_start_time < {until:DateTime64(3, 'UTC')}");
-      params.until = chInstant(untilD);
-    }
+    f.window(sinceD, untilD, "exclusive");
     // A filtered dimension is also a grouped one, as upstream.
     const filter = (col: string, list: (string | number)[], type: string) => {
-      if (list.length === 0) return;
-      where.push(`${col} IN {${col}:Array(${type})}`);
-      params[col] = list;
+      if (!f.in(col, list, type)) return;
       group.push(col);
       cols.push(col);
     };
@@ -300,10 +213,8 @@ export function observationRoutes() {
     filter("test_name", values(q.test_name), "String");
     filter("ip", values(q.ip), "String");
     filter("measurement_uid", uids, "String");
-    if (q.ooni_run_link_id) {
-      where.push("ooni_run_link_id = {ooni_run_link_id:String}");
-      params.ooni_run_link_id = q.ooni_run_link_id;
-    }
+    // An empty ooni_run_link_id is no filter here (upstream tests it for truth).
+    if (q.ooni_run_link_id) f.eq("ooni_run_link_id", q.ooni_run_link_id);
     const order = ["observation_count"];
     if (group.includes("timestamp")) {
       cols.push(`${startOf(q.time_grain ?? "day")} AS timestamp`);
@@ -311,19 +222,15 @@ export function observationRoutes() {
     }
     if (group.includes("failure")) {
       // HTTP-only rows of older engines cannot be tied to an address: left out, as upstream.
-      where.push("(dns_failure IS NOT NULL OR ip IS NOT NULL)");
+      f.where.push("(dns_failure IS NOT NULL OR ip IS NOT NULL)");
       cols.push(`${FAILURE_SQL} AS failure`);
     }
     for (const g of new Set(group)) if (!["timestamp", "failure"].includes(g) && !cols.includes(g)) cols.push(g);
     const sql = `SELECT count() AS observation_count, ${cols.join(", ")} FROM obs_web FINAL
-      ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ${f.clause()}
       GROUP BY ${[...new Set(group)].join(", ")} ORDER BY ${order.join(", ")} DESC`;
-    let rows;
-    try {
-      rows = (await readQuery<Record<string, unknown>>(db, sql, params, config.explorer.queryTimeoutS)).rows;
-    } catch (err) {
-      return timeoutResponse(c, err);
-    }
+    const rows = await readRows(c, sql, f.params);
+    if (rows instanceof Response) return rows;
     const results = rows.map((r) => {
       const out: Record<string, unknown> = { observation_count: Number(r.observation_count) };
       for (const k of AGG_KEYS) {
@@ -338,7 +245,7 @@ export function observationRoutes() {
 
   app.openapi(ctrlRoute, async (c) => {
     const q = c.req.valid("query");
-    const { config, db } = c.get("services");
+    const { config } = c.get("services");
     const hostnames = values(q.hostname);
     if (hostnames.length === 0) return jsonError(c, 400, "invalid hostname: at least one is required", { parameter: "hostname" });
     const now = new Date();
@@ -369,19 +276,8 @@ export function observationRoutes() {
           AND hostname IN {hostnames:Array(String)}
         GROUP BY hostname, ip, port
       ) ORDER BY hostname, ip, port`;
-    let rows;
-    try {
-      rows = (
-        await readQuery<Record<string, unknown>>(
-          db,
-          sql,
-          { since: chInstant(sinceD), until: chInstant(untilD), hostnames, cloud: CLOUD_PROVIDER_ASNS },
-          config.explorer.queryTimeoutS,
-        )
-      ).rows;
-    } catch (err) {
-      return timeoutResponse(c, err);
-    }
+    const rows = await readRows(c, sql, { since: chInstant(sinceD), until: chInstant(untilD), hostnames, cloud: CLOUD_PROVIDER_ASNS });
+    if (rows instanceof Response) return rows;
     const n = (v: unknown) => Number(v ?? 0);
     const results = rows.map((r) => {
       const out: Record<string, unknown> = {
