@@ -52,8 +52,8 @@ describe("one budget across origin processes", () => {
 
   it("spending the budget on origin A makes origin B refuse the same client", async () => {
     // 1 s budget, ≥ 0.6 s per request: A serves two requests, the third is refused.
-    expect((await hit(a)).status).toBe(401);
-    expect((await hit(a)).status).toBe(401);
+    expect((await hit(a)).status).toBe(200);
+    expect((await hit(a)).status).toBe(200);
     expect((await hit(a)).status).toBe(429);
     // B has never seen this client, yet it reads the same counters.
     const fromB = await hit(b);
@@ -75,7 +75,7 @@ describe("one budget across origin processes", () => {
 
   it("only the edge (with the shared secret) can name the client address", async () => {
     const viaEdge = await hit(b, { "x-forwarded-for": "198.51.100.7", "x-ooni-edge-auth": EDGE_SECRET });
-    expect(viaEdge.status).toBe(401);
+    expect(viaEdge.status).toBe(200);
     expect(viaEdge.remaining).toBe("0");
   });
 });
