@@ -164,7 +164,7 @@ export function archiveEndToEnd(label: string, env: () => Promise<{ env: Record<
         ["/api/v1/raw_measurement?report_id=../../etc/passwd", "report_id"],
         ["/api/v1/raw_measurement", "measurement_uid"],
         ["/api/v1/measurement_meta?report_id=20240101T000000Z_ndt_IT_1_n1_abc%2F..%2F..", "report_id"],
-        ["/api/v1/measurement_meta?measurement_uid=x&full=maybe", "measurement_uid"],
+        ["/api/v1/measurement_meta?measurement_uid=x&full=maybe", "full"], // a malformed uid alone is "not found" (as production); a bad flag is still a 400
         [`/api/v1/measurement/${encodeURIComponent("../../../etc/passwd")}`, "measurement_uid"],
         ["/api/v1/measurement/20210208220710.181572_MA_..%2F.._7888edc7748936bf", "measurement_uid"],
       ] as const) {
