@@ -17,7 +17,17 @@ export function declaredTooLarge(req: Request, limit: number): boolean {
 export async function readBounded(req: Request, limit: number): Promise<ArrayBuffer | null> {
   if (req.body === null) return null;
   if (declaredTooLarge(req, limit)) throw new BodyTooLarge(limit);
-  const reader = req.body.getReader();
+  const bytes = await readStreamBounded(req.body, limit);
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+}
+
+/**
+ * A stream read whole, counting what arrives: past `limit` the stream is cancelled and BodyTooLarge
+ * thrown. One chunk comes back as it is; several are joined once. Request bodies (readBounded) and
+ * the origin's refusal answers (forward.ts) both go through here.
+ */
+export async function readStreamBounded(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -30,17 +40,14 @@ export async function readBounded(req: Request, limit: number): Promise<ArrayBuf
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) {
-    const only = chunks[0]!;
-    return only.byteOffset === 0 && only.byteLength === only.buffer.byteLength ? (only.buffer as ArrayBuffer) : only.slice().buffer;
-  }
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
     out.set(c, offset);
     offset += c.byteLength;
   }
-  return out.buffer;
+  return out;
 }
 
 export interface Upload {

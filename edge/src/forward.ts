@@ -1,5 +1,5 @@
 import { BRIDGE_HOST_HEADER, BRIDGE_LEGACY_HELPERS_HEADER, EDGE_AUTH_HEADER, FORWARDED_FOR_HEADER, REQUEST_ID_HEADER } from "#shared/edge-protocol";
-import { BodyTooLarge, countedUpload, declaredTooLarge, readBounded, type Upload } from "./body";
+import { BodyTooLarge, countedUpload, declaredTooLarge, readBounded, readStreamBounded, type Upload } from "./body";
 import { jsonError } from "./errors";
 import { HOP_AND_ADDRESS_HEADERS } from "./hop-headers";
 import { withoutOriginCors } from "./cors";
@@ -152,7 +152,7 @@ const REFUSAL_MAX_BYTES = 64 * 1024;
  */
 async function readRefusal(res: Response, requestId: string): Promise<Response> {
   try {
-    const body = await readAtMost(res, REFUSAL_MAX_BYTES);
+    const body = res.body ? await readStreamBounded(res.body, REFUSAL_MAX_BYTES) : new Uint8Array(0);
     const headers = new Headers(res.headers);
     headers.delete("content-length");
     headers.delete("transfer-encoding");
@@ -160,28 +160,4 @@ async function readRefusal(res: Response, requestId: string): Promise<Response> 
   } catch {
     return jsonError(res.status, res.status === 413 ? "request body too large" : "request refused by the origin", { request_id: requestId });
   }
-}
-
-async function readAtMost(res: Response, limit: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error("origin error answer too large");
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
