@@ -69,20 +69,7 @@ function urls(): string[] {
  * its fix lands — the test prints the ones that no longer show. `verdict`: whether it flips the
  * probe's verdict.
  */
-const KNOWN: { url: RegExp; field: RegExp; verdict: boolean; why: string }[] = [
-  {
-    url: /^http:\/\/(www\.site-a|shop\.site-c)-|^https:\/\/(www\.site-a|shop\.site-c)-|^http:\/\/127\./,
-    field: /^tls_handshake\[/,
-    verdict: false,
-    why: "a certificate both untrusted and for another name: Go checks the name first (ssl_invalid_hostname), ours reports ssl_unknown_authority",
-  },
-  {
-    url: /\/slow\/(headers|body)$/,
-    field: /^http_request\.headers$/,
-    verdict: false,
-    why: "the server's own `Connection: close` response header: oohelperd (Go's client) does not report it, ours does",
-  },
-];
+const KNOWN: { url: RegExp; field: RegExp; verdict: boolean; why: string }[] = [];
 
 interface Row {
   url: string;

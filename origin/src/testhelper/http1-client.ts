@@ -1,6 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { ipFamily } from "./bogon";
+import { verifyLikeGo } from "./cert-verify";
 import { canonicalHeaderKey } from "./headers";
 import { ProtocolError, SocketReader } from "./http1-reader";
 import type { TlsTrust } from "./options";
@@ -66,7 +67,8 @@ function connectOnce(url: URL, address: string, trust: TlsTrust, signal: AbortSi
         ? tls.connect({
             host: address,
             port,
-            rejectUnauthorized: true,
+            // Checked on secureConnect, in Go's order (cert-verify.ts), before anything is written.
+            rejectUnauthorized: false,
             ALPNProtocols: ["http/1.1"],
             ...(ipFamily(host) === 0 ? { servername: host } : {}),
             ...(trust.ca !== undefined ? { ca: trust.ca } : {}),
@@ -87,7 +89,8 @@ function connectOnce(url: URL, address: string, trust: TlsTrust, signal: AbortSi
     if (signal.aborted) return done(signal.reason as Error);
     signal.addEventListener("abort", onAbort, { once: true });
     socket.once("error", done);
-    socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => done());
+    if (socket instanceof tls.TLSSocket) socket.once("secureConnect", () => done(verifyLikeGo(socket, host) ?? undefined));
+    else socket.once("connect", () => done());
   });
 }
 
@@ -174,6 +177,24 @@ async function readHead(reader: SocketReader): Promise<Head> {
   }
 }
 
+/** httpguts.HeaderValuesContainsToken: comma-separated tokens, trimmed of SP/HT, ASCII case-insensitive. */
+function containsToken(values: readonly string[], token: string): boolean {
+  return values.some((v) => v.split(",").some((t) => t.replace(/^[ \t]+|[ \t]+$/g, "").toLowerCase() === token));
+}
+
+/**
+ * transfer.go shouldClose, the first step of readTransfer: from HTTP/1.1 on, a Connection field
+ * with a `close` token is acted on and removed — every Connection field, whatever else it lists —
+ * so Go's Response.Header (and oohelperd's http_request.headers) never shows it. HTTP/1.0 and
+ * other Connection values (keep-alive, …) stay in the header.
+ */
+function withoutConnectionClose(head: Head): [string, string][] {
+  const [major, minor] = head.version;
+  if (major < 1 || (major === 1 && minor === 0)) return head.fields;
+  const values = head.fields.filter(([k]) => k === "Connection").map(([, v]) => v);
+  return containsToken(values, "close") ? head.fields.filter(([k]) => k !== "Connection") : head.fields;
+}
+
 type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
 
 /**
@@ -181,7 +202,7 @@ type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "
  * then fixLength — and the header edits each makes, since oohelperd reports the edited header.
  */
 function framing(head: Head): { framing: Framing; fields: [string, string][] } {
-  let fields = head.fields;
+  let fields = withoutConnectionClose(head);
   const te = fields.filter(([k]) => k === "Transfer-Encoding").map(([, v]) => v);
   let chunked = false;
   if (te.length > 0) {

@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { ipFamily } from "./bogon";
+import { verifyLikeGo } from "./cert-verify";
 import { abortReason, deadline } from "./deadline";
 import { classifyGeneric, classifyTlsError, tcpMapFailure } from "./failures";
 import type { TlsTrust } from "./options";
@@ -81,11 +82,14 @@ export async function tcpTlsStep(cfg: TcpTlsConfig): Promise<{ tcp: TcpResult; t
         host: cfg.serverName,
         ...(sniIsIp ? {} : { servername: cfg.serverName }),
         ALPNProtocols: ["h2", "http/1.1"],
-        rejectUnauthorized: true,
+        // Checked below, in Go's order (cert-verify.ts), not in OpenSSL's.
+        rejectUnauthorized: false,
         ...(cfg.trust.ca !== undefined ? { ca: cfg.trust.ca } : {}),
       });
       tlsSocket.on("error", () => {});
       await settle(tlsSocket, "secureConnect", dl.signal);
+      const rejected = verifyLikeGo(tlsSocket, cfg.serverName);
+      if (rejected !== null) throw rejected;
       return { tcp, tls: { server_name: cfg.serverName, status: true, failure: null } };
     } catch (err) {
       const failure = abortReason(dl.signal)?.failure ?? classifyTlsError(err);

@@ -24,6 +24,10 @@ const RESPONSES: Record<string, string> = {
   "/two-lengths": `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi`,
   "/gzip-te": `HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhi`,
   "/keep-alive": `HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi`,
+  "/conn-close": `HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi`,
+  "/conn-close-listed": `HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: Upgrade ,\tCLOSE\r\nContent-Length: 2\r\n\r\nhi`,
+  "/conn-closed-not-close": `HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 2\r\n\r\nhi`,
+  "/conn-close-http10": `HTTP/1.0 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi`,
   "/pragma": `HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nhi`,
   "/te-two-lengths": `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n2\r\nhi\r\n0\r\n\r\n`,
   "/same-lengths": `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi`,
@@ -146,6 +150,16 @@ describe("HTTP parsing as lenient as Go's client", () => {
     expect((await control("/keep-alive")).headers).toEqual({ Connection: "keep-alive", "Content-Length": "2" });
     // A chunked blockpage: nothing a header-matching rule could latch onto that Go would not show.
     expect((await control("/blockpage-headers")).headers).toEqual({});
+  });
+
+  it("Connection with a `close` token is dropped from HTTP/1.1 answers, as Go's shouldClose does", async () => {
+    expect((await control("/conn-close")).headers).toEqual({ "Content-Length": "2" });
+    // Every Connection field goes once any of them lists close (token match: OWS and case ignored).
+    expect((await control("/conn-close-listed")).headers).toEqual({ "Content-Length": "2" });
+    // Not the close token: kept.
+    expect((await control("/conn-closed-not-close")).headers).toEqual({ Connection: "closed", "Content-Length": "2" });
+    // HTTP/1.0: Go decides from the header but leaves it in place.
+    expect((await control("/conn-close-http10")).headers).toEqual({ Connection: "close", "Content-Length": "2" });
   });
 
   it("Content-Length edge cases as Go's fixLength", async () => {
