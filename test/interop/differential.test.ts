@@ -12,8 +12,11 @@ import { startInteropStack, type InteropStack } from "./support/stack";
 //
 // 1. The real probe measures ≥ 40 farm URLs of every kind that matters to the verdict (redirect
 //    chains of 9/10/11/20 hops, cookies, titles, TLS failures, refused connections, malformed and
-//    slow responses, ...) with web_connectivity v0.5 through the bridge, so each measurement holds
-//    the probe's own observations and the exact control request it sent.
+//    slow responses, DNS failures, ...) with web_connectivity v0.5 through the bridge, so each
+//    measurement holds the probe's own observations and the exact control request it sent.
+//    The probe and both helpers run with a private resolv.conf naming the suite's DNS responder
+//    (support/resolv-namespace.ts): names in no /etc/hosts line — NXDOMAIN, no records, SERVFAIL,
+//    REFUSED, a late answer, no answer — are answered on loopback, never by the machine's nameserver.
 // 2. Each control request goes to both helpers: oohelperd (interop build: system resolver, loopback
 //    counted as public) and ours (allowed to measure loopback, the tests-only option).
 // 3. The verdict-relevant fields of the two answers must agree, and the probe's own analysis
@@ -33,8 +36,8 @@ beforeAll(async () => {
   if (skip) return;
   stack = await startInteropStack({ bridges: 2 });
   [oohelperd, stockOohelperd] = await Promise.all([
-    startOohelperd(bins.oohelperd, { systemResolver: true, loopbackIsPublic: true }),
-    startOohelperd(bins.oohelperd, { systemResolver: true, loopbackIsPublic: false }),
+    startOohelperd(bins.oohelperd, { systemResolver: true, loopbackIsPublic: true, wrap: stack.resolv.wrap }),
+    startOohelperd(bins.oohelperd, { systemResolver: true, loopbackIsPublic: false, wrap: stack.resolv.wrap }),
   ]);
 }, 300_000);
 
@@ -60,7 +63,33 @@ function urls(): string[] {
   // "http://name:port/" — it builds "http://[name:port]:port/" — a probe bug, not ours.)
   out.push(`http://${stack.names.refused}/`, `http://${stack.farmAddress}/`);
   out.push(`http://${c}/title/entities`, `http://${b}/redirect/5`, `http://${a}/status/403`);
+  // DNS failures (support/dns.ts), and a certificate that names the host only in its Common Name.
+  const d = stack.dnsNames;
+  out.push(`http://${d.nxdomain}/`, `https://${d.nxdomain}/`, `http://${d.nodata}/`, `http://${d.servfail}/`, `http://${d.refused}/`);
+  out.push(`http://${d.slow}/`, `https://${d.slow}/`, `http://${d.silent}/`);
+  out.push(`https://${stack.names.cnOnly}/`);
   return out;
+}
+
+/**
+ * What both helpers must answer in `dns` for each failing name: the fields must not only agree but
+ * be these, so a case cannot pass by both helpers failing the same wrong way. oohelperd (Go's
+ * resolver, no cgo) and ours (getaddrinfo) both read a name with no A/AAAA records as "no such
+ * host" — see docs/compat.md for how that differs from production oohelperd, which asks over DoH.
+ * A resolver that never answers: oohelperd gives up at its 4 s deadline, ours at its 8 s budget
+ * (dns-hedge.ts); both report the timeout as `unknown_error`.
+ */
+function expectedDns(host: string): { failure: string | null; addrs: string[] } | undefined {
+  const d = stack.dnsNames;
+  const table: Record<string, { failure: string | null; addrs: string[] }> = {
+    [d.nxdomain]: { failure: "dns_name_error", addrs: [] },
+    [d.nodata]: { failure: "dns_name_error", addrs: [] },
+    [d.servfail]: { failure: "dns_server_failure", addrs: [] },
+    [d.refused]: { failure: "dns_server_failure", addrs: [] },
+    [d.slow]: { failure: null, addrs: [stack.farmAddress] },
+    [d.silent]: { failure: "unknown_error", addrs: [] },
+  };
+  return table[host];
 }
 
 /**
@@ -81,9 +110,9 @@ interface Row {
 const rows: Row[] = [];
 
 describe.skipIf(skip !== "")("our test helper against oohelperd, judged by the probe's analysis", () => {
-  it("the probe measures ≥ 40 URLs through the bridge; both helpers answer each control request alike; same verdict", async () => {
+  it("the probe measures ≥ 50 URLs through the bridge; both helpers answer each control request alike; same verdict", async () => {
     const list = urls();
-    expect(list.length).toBeGreaterThanOrEqual(40);
+    expect(list.length).toBeGreaterThanOrEqual(50);
     const inputFile = path.join(newProbeHome(), "urls.txt");
     writeFileSync(inputFile, list.join("\n") + "\n");
     const before = stack.recorder.submissions.length;
@@ -92,6 +121,7 @@ describe.skipIf(skip !== "")("our test helper against oohelperd, judged by the p
         binary: bins.miniooni,
         probeServices: `http://${stack.bridgeHosts[0]}:${stack.recorder.port}`,
         udpResolver: `${stack.farmAddress}:53`,
+        wrap: stack.resolv.wrap,
         timeoutMs: 580_000,
       },
       ["-f", inputFile, "web_connectivity@v0.5"],
@@ -134,6 +164,19 @@ describe.skipIf(skip !== "")("our test helper against oohelperd, judged by the p
       expect(r.verdicts.oohelperd?.error, r.url).toBeUndefined();
       expect(r.verdicts.ours?.error, r.url).toBeUndefined();
     }
+    // The DNS-failure cases: each name failed as its stand-in makes it fail, in both answers.
+    const dnsCases = rows.filter((r) => expectedDns(new URL(r.url).hostname) !== undefined);
+    expect(dnsCases.length).toBe(8);
+    for (const r of dnsCases) {
+      const want = expectedDns(new URL(r.url).hostname);
+      for (const [who, c] of [["oohelperd", r.theirs], ["ours", r.ours]] as const)
+        expect({ failure: c.dns?.failure ?? null, addrs: [...(c.dns?.addrs ?? [])].sort() }, `${who}: ${r.url}`).toEqual(want);
+    }
+    // Every failing name reached the responder (the answers above could come from nowhere else).
+    for (const name of Object.values(stack.dnsNames)) expect(stack.dns.queries, name).toContain(name);
+    // The CN-only certificate: Go never matches the Common Name, so the name is wrong (not the chain).
+    const cnOnly = rows.find((r) => r.url === `https://${stack.names.cnOnly}/`);
+    for (const c of [cnOnly?.theirs, cnOnly?.ours]) expect(Object.values(c?.tls_handshake ?? {}).map((t) => t.failure)).toEqual(["ssl_invalid_hostname"]);
     // Anything not in KNOWN fails the test; KNOWN entries that no longer show are reported.
     const unexpected: string[] = [];
     const seen = new Set<number>();

@@ -16,8 +16,14 @@ export interface HelperProcess {
   stop(): Promise<void>;
 }
 
-export async function startHelperProcess(port = 0, startTimeoutMs = 30_000): Promise<HelperProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "test/support/testhelper-main.ts"), String(port)], {
+export async function startHelperProcess(
+  port = 0,
+  startTimeoutMs = 30_000,
+  opts: { wrap?: (cmd: string, args: string[]) => [string, string[]] } = {},
+): Promise<HelperProcess> {
+  // `wrap`: run it under another program (the interop suite's private resolv.conf namespace).
+  const [cmd, args] = (opts.wrap ?? ((c, a) => [c, a]))(process.execPath, ["--import", "tsx", path.join(repoRoot, "test/support/testhelper-main.ts"), String(port)]);
+  const child = spawn(cmd, args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
     stdio: ["ignore", "pipe", "pipe"],

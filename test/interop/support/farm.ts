@@ -3,14 +3,16 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createServer as createTlsServer } from "node:tls";
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from "node:tls";
 
 // The target farm: the "websites" the real probe and both test helpers measure, on one loopback
 // address. The HTTP server is written on raw sockets so that it can send what real servers send
 // and well-behaved libraries refuse to produce: bare-LF line endings, invalid header names, both
 // Transfer-Encoding and Content-Length, bodies shorter than announced, slow headers and bodies.
 // HTTPS serves the same routes with a self-signed certificate (so clients see a TLS failure: the
-// certificate is signed by nobody they trust). Every route is listed in docs/interop.md.
+// certificate is signed by nobody they trust). A server name starting with `cn-only-` gets a
+// certificate naming it only in its Common Name, with no subjectAltName: Go never matches a name
+// against the CN, Node's checkServerIdentity falls back to it. Every route is listed in docs/interop.md.
 
 export interface Farm {
   host: string;
@@ -148,12 +150,13 @@ function serve(socket: Socket, seen: string[]): void {
   });
 }
 
-function selfSigned(): { key: Buffer; cert: Buffer } {
+/** A self-signed certificate; `cn` alone (no `san`): no subjectAltName extension at all. */
+function selfSigned(cn = "interop farm", san: string | null = "DNS:*.interop.test"): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(path.join(tmpdir(), "ooni-edge-farm-"));
   try {
     execFileSync("openssl", [
       "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-      "-subj", "/CN=interop farm", "-addext", "subjectAltName=DNS:*.interop.test",
+      "-subj", `/CN=${cn}`, ...(san === null ? [] : ["-addext", `subjectAltName=${san}`]),
       "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
     ], { stdio: "ignore" });
     return { key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) };
@@ -184,7 +187,13 @@ export async function startFarm(host: string, httpPorts: number[], httpsPort: nu
     ports.push(await listen(srv, host, p));
     servers.push(srv);
   }
-  const tlsSrv = createTlsServer(selfSigned(), (s) => (track(s), serve(s, seen)));
+  const cnOnly = new Map<string, SecureContext>();
+  const SNICallback = (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+    if (!/^cn-only-[a-z0-9-]+\.interop\.test$/.test(name)) return cb(null, undefined); // the default certificate
+    if (!cnOnly.has(name)) cnOnly.set(name, createSecureContext(selfSigned(name, null)));
+    cb(null, cnOnly.get(name));
+  };
+  const tlsSrv = createTlsServer({ ...selfSigned(), SNICallback }, (s) => (track(s), serve(s, seen)));
   tlsSrv.on("tlsClientError", () => {});
   const tlsPort = await listen(tlsSrv, host, httpsPort);
   servers.push(tlsSrv);

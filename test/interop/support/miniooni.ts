@@ -22,6 +22,8 @@ export interface MinioooniOptions {
   udpResolver: string;
   /** Addresses telegram measures instead of Telegram's data centres (the farm). */
   telegramDCs?: string;
+  /** Runs it under another program: the private resolv.conf namespace (resolv-namespace.ts). */
+  wrap?: (cmd: string, args: string[]) => [string, string[]];
   /** Probe state directory (kept between runs of one test file, like a real install). */
   home?: string;
   timeoutMs?: number;
@@ -35,7 +37,9 @@ export function runMiniooni(opts: MinioooniOptions, args: string[]): Promise<Min
   const started = Date.now();
   const home = opts.home ?? newProbeHome();
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.binary, ["--home", home, "--yes", "-o", path.join(home, "report.jsonl"), "--probe-services", opts.probeServices, ...args], {
+    const argv = ["--home", home, "--yes", "-o", path.join(home, "report.jsonl"), "--probe-services", opts.probeServices, ...args];
+    const [cmd, cmdArgs] = (opts.wrap ?? ((c, a) => [c, a]))(opts.binary, argv);
+    const child = spawn(cmd, cmdArgs, {
       env: {
         PATH: process.env.PATH ?? "",
         HOME: home,

@@ -14,13 +14,15 @@ export interface OohelperdProcess {
 
 export async function startOohelperd(
   binary: string,
-  opts: { systemResolver: boolean; loopbackIsPublic: boolean },
+  opts: { systemResolver: boolean; loopbackIsPublic: boolean; wrap?: (cmd: string, args: string[]) => [string, string[]] },
 ): Promise<OohelperdProcess> {
   const [port, pprof] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
   if (opts.systemResolver) env.OOHELPERD_SYSTEM_RESOLVER = "1";
   if (opts.loopbackIsPublic) env.OONI_EDGE_INTEROP_LOOPBACK = "1";
-  const child = spawn(binary, ["-api-endpoint", `127.0.0.1:${port}`, "-pprof-endpoint", `127.0.0.1:${pprof}`], {
+  // `wrap`: the private resolv.conf namespace (resolv-namespace.ts), for names in no /etc/hosts line.
+  const [cmd, args] = (opts.wrap ?? ((c, a) => [c, a]))(binary, ["-api-endpoint", `127.0.0.1:${port}`, "-pprof-endpoint", `127.0.0.1:${pprof}`]);
+  const child = spawn(cmd, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -5,10 +5,11 @@ import path from "node:path";
 import { startEdgeProcess, type EdgeProcess } from "../../contract/edge-process";
 import { repoRoot, startOriginProcess, type OriginProcess } from "../../support/origin-process";
 import { startHelperProcess, type HelperProcess } from "../../support/testhelper-process";
-import { startDnsResponder, type DnsResponder } from "./dns";
+import { startDnsResponder, type DnsFailure, type DnsResponder } from "./dns";
 import { startFarm, type Farm } from "./farm";
 import { HostsEntries } from "./hosts";
 import { startRecorder, type Recorder } from "./recorder";
+import { resolvNamespace, type ResolvNamespace } from "./resolv-namespace";
 import { startStunResponder, type StunResponder } from "./stun";
 import { startJsonHeaders, startTcpEcho, type LegacyServer } from "../../../origin/src/legacy-helpers";
 
@@ -63,8 +64,18 @@ export interface InteropStack {
   bridgeHosts: string[];
   /** Farm site names (in /etc/hosts). */
   sites: string[];
-  /** Names of this run: `refused` maps to the dead address, `dnscheck` to the farm. */
-  names: { refused: string; dnscheck: string };
+  /**
+   * Names of this run: `refused` maps to the dead address, `dnscheck` to the farm, `cnOnly` to the
+   * farm, whose HTTPS answers it with a certificate that names it only in its Common Name.
+   */
+  names: { refused: string; dnscheck: string; cnOnly: string };
+  /**
+   * Names in no /etc/hosts line that fail at the DNS responder (DnsFailure), by kind; `slow`
+   * answers the farm's address late. Only programs run through `resolv` reach the responder.
+   */
+  dnsNames: Record<DnsFailure["kind"], string>;
+  /** Runs a program with the private resolv.conf naming the DNS responder (resolv-namespace.ts). */
+  resolv: ResolvNamespace;
   edgeSecret: string;
   probeConfigDir: string;
   stop(): Promise<void>;
@@ -140,6 +151,7 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     hostMap["stun.ekiga.net"] = farmAddress;
     hostMap["stun.l.google.com"] = farmAddress;
     hostMap[`refused-${run}.interop.test`] = deadAddress;
+    hostMap[`cn-only-${run}.interop.test`] = farmAddress;
     hosts.add(hostMap);
     cleanups.push(() => hosts.remove());
 
@@ -147,8 +159,22 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     cleanups.push(() => farm.close());
     const stun = await startStunResponder(farmAddress, [3478, 19302], REPORTED_PROBE_IP);
     cleanups.push(() => stun.close());
-    const dns = await startDnsResponder(farmAddress, 53, hostMap);
+    const dnsNames: Record<DnsFailure["kind"], string> = {
+      nxdomain: `nxdomain-${run}.interop.test`,
+      nodata: `nodata-${run}.interop.test`,
+      servfail: `servfail-${run}.interop.test`,
+      refused: `dns-refused-${run}.interop.test`,
+      // 2 s late: inside oohelperd's 4 s DNS deadline and Go's and glibc's 5 s per-query timeout.
+      slow: `slow-dns-${run}.interop.test`,
+      silent: `silent-${run}.interop.test`,
+    };
+    const failing: Record<string, DnsFailure> = {};
+    for (const [kind, name] of Object.entries(dnsNames) as [DnsFailure["kind"], string][])
+      failing[name] = kind === "slow" ? { kind, address: farmAddress, delayMs: 2_000 } : { kind };
+    const dns = await startDnsResponder(farmAddress, 53, hostMap, failing);
     cleanups.push(() => dns.close());
+    const resolv = resolvNamespace(farmAddress);
+    cleanups.push(() => resolv.remove());
 
     // The legacy helpers (ours, origin/src/legacy-helpers), as `legacy-helpers serve` runs them.
     const legacy = [await startTcpEcho({ host: legacyAddress, port: 80 })];
@@ -161,7 +187,8 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     cleanups.push(() => rmSync(testListDir, { recursive: true, force: true }));
     const [origin, helper] = await Promise.all([
       startOriginProcess({ env: { EDGE_SHARED_SECRET: edgeSecret, PROBE_CONFIG_DIR: probeConfigDir, TESTLISTS_BOOTSTRAP_DIR: testListDir, TIMERS_IN_ORIGIN: "false" } }),
-      startHelperProcess(),
+      // Our helper behind the bridge asks the DNS responder, never the machine's nameserver.
+      startHelperProcess(0, 30_000, { wrap: resolv.wrap }),
     ]);
     cleanups.push(async () => {
       await origin.stop();
@@ -182,7 +209,7 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     cleanups.push(() => edge.stop());
     const recorder = await startRecorder(edge.port);
     cleanups.push(() => recorder.close());
-    return { origin, edge, helper, farm, recorder, legacy, legacyAddress, stun, dns, farmAddress, deadAddress, bridgeHosts, sites, names: { refused: `refused-${run}.interop.test`, dnscheck: `dnscheck-${run}.interop.test` }, edgeSecret, probeConfigDir, stop: stopAll };
+    return { origin, edge, helper, farm, recorder, legacy, legacyAddress, stun, dns, farmAddress, deadAddress, bridgeHosts, sites, names: { refused: `refused-${run}.interop.test`, dnscheck: `dnscheck-${run}.interop.test`, cnOnly: `cn-only-${run}.interop.test` }, dnsNames, resolv, edgeSecret, probeConfigDir, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -12,11 +12,15 @@ import { makeSelfSigned, postControl, startHttpsTarget, type SelfSigned, type Ta
 
 let cert: SelfSigned;
 let https: Target;
+let cnOnlyCert: SelfSigned;
+let cnOnly: Target;
 let helper: RunningTestHelper;
 
 beforeAll(async () => {
   cert = makeSelfSigned();
   https = await startHttpsTarget(cert);
+  cnOnlyCert = makeSelfSigned({ cnOnly: true });
+  cnOnly = await startHttpsTarget(cnOnlyCert);
   helper = await startTestHelper({
     host: "127.0.0.1",
     port: 0,
@@ -28,13 +32,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await helper.close();
   await https.close();
+  await cnOnly.close();
 });
 
 /** The code verifyLikeGo answers for one real handshake with our target. */
-async function verdict(serverName: string, opts: { ca?: string; now?: number } = {}): Promise<string | null> {
+async function verdict(serverName: string, opts: { ca?: string; now?: number; target?: Target } = {}): Promise<string | null> {
   const socket = tls.connect({
     host: "127.0.0.1",
-    port: https.port,
+    port: (opts.target ?? https).port,
     ...(serverName === "127.0.0.1" ? {} : { servername: serverName }),
     rejectUnauthorized: false,
     checkServerIdentity: (_n, c) => tls.checkServerIdentity(serverName, c),
@@ -72,6 +77,27 @@ describe("certificate checks in Go's order", () => {
   it("trusted and for this name: accepted; trusted for another name: ssl_invalid_hostname", async () => {
     expect(await verdict("localhost", { ca: cert.cert })).toBeNull();
     expect(await verdict("wrong.test", { ca: cert.cert })).toBe("ssl_invalid_hostname");
+  });
+});
+
+describe("a certificate with no subjectAltName (its name only in the Common Name)", () => {
+  it("is for no host name, trusted or not: ssl_invalid_hostname, as Go (Node alone would match the CN)", async () => {
+    // Node's own check accepts the CN: the case this guards against.
+    const peer = { subject: { CN: "localhost" } } as unknown as tls.PeerCertificate;
+    expect(tls.checkServerIdentity("localhost", peer)).toBeUndefined();
+    expect(await verdict("localhost", { target: cnOnly })).toBe("ssl_invalid_hostname");
+    expect(await verdict("localhost", { target: cnOnly, ca: cnOnlyCert.cert })).toBe("ssl_invalid_hostname");
+    expect(await verdict("127.0.0.1", { target: cnOnly, ca: cnOnlyCert.cert })).toBe("ssl_invalid_hostname");
+  });
+
+  it("still fails on its dates first", async () => {
+    expect(await verdict("localhost", { target: cnOnly, now: 0 })).toBe("ssl_invalid_certificate");
+  });
+
+  it("through the helper: tls_handshake says ssl_invalid_hostname", async () => {
+    const ep = `127.0.0.1:${cnOnly.port}`;
+    const { json } = await postControl(helper.url, { http_request: `https://localhost:${cnOnly.port}/`, http_request_headers: {}, tcp_connect: [ep] });
+    expect(json.tls_handshake).toEqual({ [ep]: { server_name: "localhost", status: false, failure: "ssl_invalid_hostname" } });
   });
 });
 

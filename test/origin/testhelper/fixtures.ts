@@ -13,7 +13,8 @@ export interface SelfSigned {
 }
 
 /** A throwaway self-signed certificate for localhost / 127.0.0.1. */
-export function makeSelfSigned(): SelfSigned {
+/** Self-signed for localhost / 127.0.0.1; `cnOnly`: CN=localhost and no subjectAltName at all. */
+export function makeSelfSigned(opts: { cnOnly?: boolean } = {}): SelfSigned {
   const dir = mkdtempSync(join(tmpdir(), "th-cert-"));
   try {
     execFileSync(
@@ -21,7 +22,7 @@ export function makeSelfSigned(): SelfSigned {
       [
         "req", "-x509", "-newkey", "rsa:2048", "-nodes",
         "-subj", "/CN=localhost",
-        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ...(opts.cnOnly ? [] : ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]),
         "-days", "1",
         "-keyout", join(dir, "key.pem"),
         "-out", join(dir, "cert.pem"),
