@@ -84,6 +84,8 @@ async function measure(args: string[], tests: string[]): Promise<MinioooniRun & 
       probeServices: `http://${host}:${stack.recorder.port}`,
       udpResolver: `${stack.farmAddress}:53`,
       telegramDCs: stack.farmAddress,
+      // A name in no /etc/hosts line goes to the suite's DNS responder, not the machine's nameserver.
+      wrap: stack.resolv.wrap,
       home,
     },
     args,

@@ -71,9 +71,10 @@ export interface InteropStack {
   names: { refused: string; dnscheck: string; cnOnly: string };
   /**
    * Names in no /etc/hosts line that fail at the DNS responder (DnsFailure), by kind; `slow`
-   * answers the farm's address late. Only programs run through `resolv` reach the responder.
+   * answers the farm's address 2 s late, `late` 4.5 s late. Only programs run through `resolv`
+   * reach the responder.
    */
-  dnsNames: Record<DnsFailure["kind"], string>;
+  dnsNames: Record<DnsFailure["kind"] | "late", string>;
   /** Runs a program with the private resolv.conf naming the DNS responder (resolv-namespace.ts). */
   resolv: ResolvNamespace;
   edgeSecret: string;
@@ -159,7 +160,7 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
     cleanups.push(() => farm.close());
     const stun = await startStunResponder(farmAddress, [3478, 19302], REPORTED_PROBE_IP);
     cleanups.push(() => stun.close());
-    const dnsNames: Record<DnsFailure["kind"], string> = {
+    const dnsNames: Record<DnsFailure["kind"] | "late", string> = {
       nxdomain: `nxdomain-${run}.interop.test`,
       nodata: `nodata-${run}.interop.test`,
       servfail: `servfail-${run}.interop.test`,
@@ -167,10 +168,13 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
       // 2 s late: inside oohelperd's 4 s DNS deadline and Go's and glibc's 5 s per-query timeout.
       slow: `slow-dns-${run}.interop.test`,
       silent: `silent-${run}.interop.test`,
+      // 4.5 s late: past oohelperd's (and the probe's) 4 s, inside our 8 s budget and the 5 s per-query timeout.
+      late: `late-dns-${run}.interop.test`,
     };
     const failing: Record<string, DnsFailure> = {};
-    for (const [kind, name] of Object.entries(dnsNames) as [DnsFailure["kind"], string][])
-      failing[name] = kind === "slow" ? { kind, address: farmAddress, delayMs: 2_000 } : { kind };
+    for (const [kind, name] of Object.entries(dnsNames) as [DnsFailure["kind"] | "late", string][])
+      failing[name] =
+        kind === "slow" || kind === "late" ? { kind: "slow", address: farmAddress, delayMs: kind === "slow" ? 2_000 : 4_500 } : { kind };
     const dns = await startDnsResponder(farmAddress, 53, hostMap, failing);
     cleanups.push(() => dns.close());
     const resolv = resolvNamespace(farmAddress);
