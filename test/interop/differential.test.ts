@@ -107,6 +107,7 @@ interface Row {
   verdicts: Record<string, Verdict>;
   ours: ControlResponse;
   theirs: ControlResponse;
+  testKeys: unknown;
 }
 const rows: Row[] = [];
 
@@ -144,7 +145,7 @@ describe.skipIf(skip !== "")("our test helper against oohelperd, judged by the p
         expect(ours.status).toBe(200);
         const verdicts = await probeVerdicts(bins.verdict, m.test_keys, { oohelperd: theirs.body, ours: ours.body });
         process.stderr.write(`differential: ${m.input} compared in ${Date.now() - t} ms\n`);
-        rows.push({ url: m.input, differing: differingFields(theirs.body, ours.body), verdicts, ours: ours.body, theirs: theirs.body });
+        rows.push({ url: m.input, differing: differingFields(theirs.body, ours.body), verdicts, ours: ours.body, theirs: theirs.body, testKeys: m.test_keys });
       }
     };
     await Promise.all([worker(), worker(), worker(), worker()]);
@@ -173,6 +174,16 @@ describe.skipIf(skip !== "")("our test helper against oohelperd, judged by the p
       for (const [who, c] of [["oohelperd", r.theirs], ["ours", r.ours]] as const)
         expect({ failure: c.dns?.failure ?? null, addrs: [...(c.dns?.addrs ?? [])].sort() }, `${who}: ${r.url}`).toEqual(want);
     }
+    // NODATA, a difference from production oohelperd that this harness cannot run: production
+    // oohelperd resolves over DoH, where netxlite reads an empty answer as dns_no_answer and answers
+    // `failure: null, addrs: []`; both helpers here (getaddrinfo, Go's resolver) say dns_name_error.
+    // The probe's analysis reads that DoH shape as DNS blocking — the probe's own lookups failed
+    // while the control "succeeded" — and ours as a name that does not resolve (docs/compat.md).
+    const nodata = rows.find((r) => r.url === `http://${stack.dnsNames.nodata}/`)!;
+    const dohShape = await probeVerdicts(bins.verdict, nodata.testKeys, { oohelperd: { ...nodata.theirs, dns: { failure: null, addrs: [] } } });
+    console.log(`differential: NODATA with production oohelperd's answer shape: blocking=${JSON.stringify(dohShape.oohelperd?.blocking)} accessible=${JSON.stringify(dohShape.oohelperd?.accessible)}`);
+    expect([dohShape.oohelperd?.blocking, dohShape.oohelperd?.accessible]).toEqual(["dns", false]);
+    expect([nodata.verdicts.ours?.blocking, nodata.verdicts.ours?.accessible]).toEqual([false, false]);
     // Every failing name reached the responder (the answers above could come from nowhere else).
     for (const [kind, name] of Object.entries(stack.dnsNames)) if (kind !== "late") expect(stack.dns.queries, name).toContain(name);
     // The CN-only certificate: Go never matches the Common Name, so the name is wrong (not the chain).
