@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -30,4 +31,15 @@ export function resolvNamespace(nameserver: string): ResolvNamespace {
     wrap: (cmd, args) => ["unshare", ["--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$@"', file, cmd, ...args]],
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Whether this machine can run a program with a private resolv.conf (root with CAP_SYS_ADMIN, util-linux `unshare`). */
+export function resolvNamespaceWorks(): boolean {
+  const ns = resolvNamespace("127.0.0.1");
+  try {
+    const [cmd, args] = ns.wrap("grep", ["-q", "ooni-edge interop", "/etc/resolv.conf"]);
+    return spawnSync(cmd, args, { stdio: "ignore", timeout: 10_000 }).status === 0;
+  } finally {
+    ns.remove();
+  }
 }
