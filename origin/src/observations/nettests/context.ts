@@ -24,8 +24,19 @@ export interface NettestContext {
   startTime: Date;
 }
 
-/** Throws when there are no test keys to read (upstream's loader rejects such a measurement). */
-export function nettestContext(msm: Dict, opts: TransformOptions): NettestContext {
+/** The keys upstream's measurement loader requires (present, even if null: `input`). */
+const REQUIRED = [
+  "input", "report_id", "measurement_start_time", "test_start_time", "probe_asn", "probe_cc", "test_name", "test_version",
+  "test_runtime", "software_name", "software_version", "test_keys",
+] as const;
+
+/**
+ * Throws when upstream's loader would reject the measurement: a required key missing, test keys
+ * that are not an object. `withClientResolver: false` for the tests whose test keys upstream
+ * models without client_resolver (tor, facebook_messenger): there it does not name the resolver.
+ */
+export function nettestContext(msm: Dict, opts: TransformOptions, withClientResolver = true): NettestContext {
+  for (const k of REQUIRED) if (!(k in msm)) throw new Error(`missing field ${k}`);
   const tk = dict(msm.test_keys);
   if (!tk) throw new Error("test_keys is not an object");
   const meta = makeMeasurementMeta(msm, opts.measurementUid, opts.bucketDate);
@@ -33,7 +44,7 @@ export function nettestContext(msm: Dict, opts: TransformOptions): NettestContex
     uid: opts.measurementUid,
     tk,
     meta,
-    probe: makeProbeMeta(msm, tk),
+    probe: makeProbeMeta(msm, withClientResolver ? tk : {}),
     createdAt: opts.now ? chTime(opts.now) : null,
     startTime: new Date(`${meta.measurement_start_time.replace(" ", "T")}Z`),
   };

@@ -25,7 +25,7 @@ export const telegramObservations = (msm: Dict, opts: TransformOptions) => imObs
 export const whatsappObservations = (msm: Dict, opts: TransformOptions) => imObservations("whatsapp", msm, opts);
 
 export function facebookMessengerObservations(msm: Dict, opts: TransformOptions): MeasurementObservations {
-  const ctx = nettestContext(msm, opts);
+  const ctx = nettestContext(msm, opts, false);
   const rows = webRowsOf(ctx);
   const web = rows.consume({ dns: dnsObservations(arr(ctx.tk.queries)), tcp: tcpObservations(arr(ctx.tk.tcp_connect)) });
   assignTargetIds("facebook_messenger", web);

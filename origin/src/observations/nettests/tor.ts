@@ -7,7 +7,7 @@ import { urlgetterParts } from "./urlgetter";
 // rows tagged with the target's id from the measurement.
 
 export function torObservations(msm: Dict, opts: TransformOptions): MeasurementObservations {
-  const ctx = nettestContext(msm, opts);
+  const ctx = nettestContext(msm, opts, false);
   const rows = webRowsOf(ctx);
   for (const [targetId, target] of Object.entries(dict(ctx.tk.targets) ?? {})) rows.consume(urlgetterParts(dict(target) ?? {}), targetId);
   return webOnly(ctx, rows.rows);

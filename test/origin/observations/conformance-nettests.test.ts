@@ -1,0 +1,116 @@
+import { writeFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { observe, OBSERVED_TESTS, type MeasurementObservations } from "../../../origin/src/observations";
+import { chTime } from "../../../origin/src/observations/rows";
+import { fixturesOf } from "../../support/nettest-fixtures";
+import { observeUpstream, prepareUpstream, unavailable, type HarnessItem, type UpstreamResult } from "../../support/upstream-pipeline";
+
+// Conformance with upstream's pipeline for the tests other than web_connectivity (which
+// conformance.test.ts covers with its analysis): upstream's transformers, unchanged from the
+// snapshot, and ours over every real measurement of those tests we have — the corpus's and the
+// fixtures in the ooni/backend and ooni/explorer snapshots — obs_web and obs_http_middlebox rows
+// compared field by field. Deviations kept on purpose are in DEVIATIONS (and docs/compat.md).
+
+const DEVIATIONS: Record<string, (field: string, ours: unknown, upstream: unknown) => boolean> = {
+  // Time of writing: differs on every run, on both sides.
+  created_at: (f) => f === "created_at",
+  // Upstream looks the probe's AS up in its netinfo database (none here: empty); we keep the
+  // probe's own probe_network_name.
+  probe_as_org_name: (f, _o, u) => f === "probe_as_org_name" && u === "",
+};
+
+const TESTS = new Set([...OBSERVED_TESTS].filter((t) => t !== "web_connectivity"));
+const suite = unavailable ? describe.skip : describe;
+
+function same(a: unknown, b: unknown): boolean {
+  if (typeof a === "number" && typeof b === "number") return a === b || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const bs: unknown[] = b;
+    return a.length === bs.length && a.every((x, i) => same(x, bs[i]));
+  }
+  return (a ?? null) === (b ?? null);
+}
+
+interface Tally {
+  rows: number;
+  fields: number;
+  deviations: Record<string, number>;
+  mismatches: string[];
+}
+
+function compareRows(where: string, ours: readonly object[], theirs: readonly Record<string, unknown>[], t: Tally) {
+  if (ours.length !== theirs.length) {
+    t.mismatches.push(`${where}: ours ${ours.length} rows, upstream ${theirs.length}`);
+    return;
+  }
+  ours.forEach((row, i) => {
+    const mine = row as Record<string, unknown>;
+    const up = theirs[i]!;
+    t.rows++;
+    for (const k of new Set([...Object.keys(mine), ...Object.keys(up)])) {
+      t.fields++;
+      if (same(mine[k], up[k])) continue;
+      const dev = Object.entries(DEVIATIONS).find(([, applies]) => applies(k, mine[k], up[k]));
+      if (dev) t.deviations[dev[0]] = (t.deviations[dev[0]] ?? 0) + 1;
+      else t.mismatches.push(`${where}[${i}].${k}: ours ${JSON.stringify(mine[k])} upstream ${JSON.stringify(up[k])}`);
+    }
+  });
+}
+
+suite("observations of the other tests: conformance with upstream's transformers (ooni/data, unchanged)", () => {
+  let items: (HarnessItem & { source: string })[];
+  let upstream: UpstreamResult;
+  const ours = new Map<string, MeasurementObservations | string>();
+  let sources: string[];
+
+  beforeAll(() => {
+    const up = prepareUpstream();
+    const found = fixturesOf(TESTS);
+    sources = found.sources;
+    items = found.fixtures.map((f, i) => {
+      const short = String(f.measurement.test_name).replaceAll("_", "");
+      return { source: f.source, uid: `20240101000000.${String(i).padStart(6, "0")}_XX_${short}_${i.toString(16).padStart(16, "0")}`, bucket_date: "2024-01-01", measurement: f.measurement };
+    });
+    upstream = observeUpstream(up, items);
+    const now = chTime(new Date());
+    for (const it of items) {
+      const r = observe(it.measurement, it.uid);
+      ours.set(it.uid, r.kind === "ok" ? r.observations : r.kind === "failed" ? r.error : "not observed");
+      if (r.kind === "ok") for (const row of [...r.observations.web, ...r.observations.middlebox]) row.created_at = now;
+    }
+  }, 1_200_000);
+
+  it("obs_web and obs_http_middlebox rows agree field by field, test by test", () => {
+    const t: Tally = { rows: 0, fields: 0, deviations: {}, mismatches: [] };
+    const perTest: Record<string, { measurements: number; web: number; middlebox: number; rejected: number }> = {};
+    for (const it of items) {
+      const test = String(it.measurement.test_name);
+      const c = (perTest[test] ??= { measurements: 0, web: 0, middlebox: 0, rejected: 0 });
+      c.measurements++;
+      const theirs = upstream.observations[it.uid]!;
+      const mine = ours.get(it.uid)!;
+      const where = `${it.source} (${test})`;
+      if (theirs.error !== undefined || typeof mine === "string") {
+        // Both sides must give up on the same measurements.
+        if (theirs.error !== undefined && typeof mine === "string") c.rejected++;
+        else t.mismatches.push(`${where}: ours ${typeof mine === "string" ? mine : "ok"}, upstream ${theirs.error ?? "ok"}`);
+        continue;
+      }
+      c.web += mine.web.length;
+      c.middlebox += mine.middlebox.length;
+      compareRows(`${where}.web`, mine.web, theirs.web ?? [], t);
+      compareRows(`${where}.middlebox`, mine.middlebox, theirs.middlebox ?? [], t);
+      if (mine.ctrl.length + (theirs.ctrl?.length ?? 0) > 0) t.mismatches.push(`${where}: control rows from a test without a control`);
+    }
+    console.log(
+      `other tests' observations (${sources.join(", ")}): ${items.length} measurements, ${t.rows} rows, ${t.fields} fields compared; ` +
+        `per test ${JSON.stringify(perTest)}; deviations by design: ${JSON.stringify(t.deviations)}; unexplained: ${t.mismatches.length}`,
+    );
+    // OBS_CONFORMANCE_DUMP=file: every mismatch, for working through them.
+    if (process.env.OBS_CONFORMANCE_DUMP) writeFileSync(process.env.OBS_CONFORMANCE_DUMP, t.mismatches.join("\n"));
+    expect(t.mismatches.slice(0, 40)).toEqual([]);
+    // Every test we have a measurement of was compared; the corpus alone has seven of them.
+    expect(Object.keys(perTest).length).toBeGreaterThanOrEqual(7);
+    expect(t.rows).toBeGreaterThan(50);
+  });
+});
