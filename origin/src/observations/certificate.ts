@@ -59,14 +59,30 @@ function dnsNames(san: string | undefined): string[] {
     .map((e) => e.slice(4));
 }
 
+// Parsing a certificate costs ~0.1 ms, most of a TLS row's cost; servers hand the same
+// certificate to every probe, so the metadata is remembered by fingerprint (bounded).
+const CACHE_MAX = 2048;
+const cache = new Map<string, CertificateMeta>();
+
 /** Throws on anything that is not a DER certificate. */
 export function certificateMeta(der: Buffer): CertificateMeta {
+  const fingerprint = createHash("sha256").update(der).digest("hex");
+  let meta = cache.get(fingerprint);
+  if (!meta) {
+    meta = parse(der, fingerprint);
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(fingerprint, meta);
+  }
+  return { ...meta, sanList: [...meta.sanList] };
+}
+
+function parse(der: Buffer, fingerprint: string): CertificateMeta {
   const cert = new X509Certificate(der);
   // Node leaves subject undefined for an empty name (Signal's server certificates have only SANs).
   const subject = cert.subject ?? "";
   const issuer = cert.issuer ?? "";
   return {
-    fingerprint: createHash("sha256").update(der).digest("hex"),
+    fingerprint,
     subject: rfc4514(subject),
     subjectCommonName: commonName(subject),
     issuer: rfc4514(issuer),
