@@ -11,7 +11,10 @@ import { postViaEdge, probeNow } from "./support/submit";
 const worker = exports.default;
 const originUrl = inject("originUrl");
 
-/** telegram 0.3.0 test keys: web.telegram.org resolves and connects; one datacentre times out. */
+/**
+ * telegram 0.3.0 test keys: web.telegram.org resolves and connects; one datacentre times out; and
+ * an HTTP request without a URL, as MK-era probes reported them.
+ */
 const TELEGRAM_KEYS = {
   telegram_http_blocking: false,
   telegram_tcp_blocking: false,
@@ -27,7 +30,7 @@ const TELEGRAM_KEYS = {
     { ip: "149.154.167.99", port: 443, status: { success: true, failure: null, blocked: false }, t: 0.1 },
     { ip: "149.154.175.50", port: 443, status: { success: false, failure: "generic_timeout_error", blocked: true }, t: 10.1 },
   ],
-  requests: [],
+  requests: [{ request: { url: "", method: "GET", headers: {} }, response: null, failure: "generic_timeout_error", t: 10.2 }],
   tls_handshakes: [],
   network_events: [],
 };
@@ -43,6 +46,7 @@ interface ObservationRow {
   dns_answer: string | null;
   tcp_success: boolean | null;
   tcp_failure: string | null;
+  http_failure: string | null;
 }
 
 describe("observations of a non-web test through the edge", () => {
@@ -62,28 +66,30 @@ describe("observations of a non-web test through the edge", () => {
 
     const t0 = Date.now();
     let rows: ObservationRow[] = [];
-    while (Date.now() - t0 < 30_000 && rows.length < 2) {
+    while (Date.now() - t0 < 30_000 && rows.length < 3) {
       const res = await fetch(`${originUrl}/api/v1/observations?measurement_uid=${uid}`);
       expect(res.status).toBe(200);
       rows = ((await res.json()) as { results: ObservationRow[] }).results;
-      if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+      if (rows.length < 3) await new Promise((r) => setTimeout(r, 100));
     }
     console.log(`telegram observation rows visible ${Date.now() - t0} ms after submission`);
     rows.sort((a, b) => a.observation_idx - b.observation_idx);
-    expect(rows.map((r) => [r.observation_idx, r.target_id, r.hostname, r.ip, r.port, r.dns_answer, r.tcp_success, r.tcp_failure])).toEqual([
-      [1, "telegram/web", "web.telegram.org", "149.154.167.99", 443, "149.154.167.99", true, null],
-      [2, "telegram/dc_pool", null, "149.154.175.50", 443, null, false, "generic_timeout_error"],
+    expect(rows.map((r) => [r.observation_idx, r.target_id, r.hostname, r.ip, r.port, r.dns_answer, r.tcp_success, r.tcp_failure, r.http_failure])).toEqual([
+      [1, "telegram/web", "web.telegram.org", "149.154.167.99", 443, "149.154.167.99", true, null, null],
+      [2, "telegram/dc_pool", null, "149.154.175.50", 443, null, false, "generic_timeout_error", null],
+      // No target: upstream's API falls back to the hostname, but an empty one does not count.
+      [3, null, "", null, null, null, null, null, "generic_timeout_error"],
     ]);
     expect(rows.every((r) => r.test_name === "telegram" && r.measurement_uid === uid)).toBe(true);
 
     // What a user sees through the bridge: the same rows, and the aggregation by test.
     const viaEdge = await worker.fetch(`https://${host}/api/v1/observations?measurement_uid=${uid}`);
     expect(viaEdge.status).toBe(200);
-    expect(((await viaEdge.json()) as { results: ObservationRow[] }).results).toHaveLength(2);
+    expect(((await viaEdge.json()) as { results: ObservationRow[] }).results).toHaveLength(3);
     const agg = await worker.fetch(`https://${host}/api/v1/aggregation/observations?measurement_uid=${uid}&group_by=test_name`);
     expect(agg.status).toBe(200);
     expect(((await agg.json()) as { results: { test_name: string; observation_count: number }[] }).results).toEqual([
-      expect.objectContaining({ test_name: "telegram", observation_count: 2 }),
+      expect.objectContaining({ test_name: "telegram", observation_count: 3 }),
     ]);
 
     // No web analysis for a test that has none (upstream's analysis is web_connectivity's only).
