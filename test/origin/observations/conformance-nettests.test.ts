@@ -121,6 +121,7 @@ suite("observations of the other tests: conformance with upstream's transformers
   it("obs_web and obs_http_middlebox rows agree field by field, test by test", () => {
     const t: Tally = { rows: 0, fields: 0, deviations: {}, mismatches: [] };
     const perTest: Record<string, { measurements: number; web: number; middlebox: number; rejected: number }> = {};
+    const real = { measurements: 0, rows: 0, fields: 0 };
     for (const it of items) {
       const test = String(it.measurement.test_name);
       const c = (perTest[test] ??= { measurements: 0, web: 0, middlebox: 0, rejected: 0 });
@@ -136,13 +137,19 @@ suite("observations of the other tests: conformance with upstream's transformers
       }
       c.web += mine.web.length;
       c.middlebox += mine.middlebox.length;
+      const before = { rows: t.rows, fields: t.fields };
       compareRows(`${where}.web`, mine.web, theirs.web ?? [], t);
       compareRows(`${where}.middlebox`, mine.middlebox, theirs.middlebox ?? [], t);
+      if (!it.source.startsWith("derived:")) {
+        real.measurements++;
+        real.rows += t.rows - before.rows;
+        real.fields += t.fields - before.fields;
+      }
       if (mine.ctrl.length + (theirs.ctrl?.length ?? 0) > 0) t.mismatches.push(`${where}: control rows from a test without a control`);
     }
     console.log(
       `other tests' observations (${sources.join(", ")}): ${items.length} measurements, ${t.rows} rows, ${t.fields} fields compared; ` +
-        `per test ${JSON.stringify(perTest)}; deviations by design: ${JSON.stringify(t.deviations)}; unexplained: ${t.mismatches.length}`,
+        `of which real (not derived) and observed by both: ${JSON.stringify(real)}; per test ${JSON.stringify(perTest)}; deviations by design: ${JSON.stringify(t.deviations)}; unexplained: ${t.mismatches.length}`,
     );
     // OBS_CONFORMANCE_DUMP=file: every mismatch, for working through them.
     if (process.env.OBS_CONFORMANCE_DUMP) writeFileSync(process.env.OBS_CONFORMANCE_DUMP, t.mismatches.join("\n"));
