@@ -19,7 +19,8 @@ export function httpHeaderFieldManipulationObservations(msm: Dict, opts: Transfo
   row.hfm_success = 1;
   const requests = arr(ctx.tk.requests);
   if (!requests || requests.length === 0) return fail("missing_requests");
-  const tx = dict(requests[0]) ?? {};
+  const tx = dict(requests[0]);
+  if (!tx) throw new Error("requests[0] is not an HTTP transaction"); // upstream's loader rejects it
   const response = dict(tx.response);
   if (!response) return fail(typeof tx.failure === "string" && tx.failure !== "" ? tx.failure : "missing_response");
   // Decoded as upstream does, so that a body it cannot decode fails the measurement on both sides.
