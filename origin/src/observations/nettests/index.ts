@@ -5,13 +5,15 @@ import { browserWebObservations } from "./browser-web";
 import type { TransformOptions } from "./context";
 import { dnscheckObservations } from "./dnscheck";
 import { echcheckObservations } from "./echcheck";
+import { facebookMessengerObservations } from "./facebook-messenger";
 import { httpHeaderFieldManipulationObservations } from "./http-header-field-manipulation";
 import { httpInvalidRequestLineObservations } from "./http-invalid-request-line";
-import { facebookMessengerObservations, telegramObservations, whatsappObservations } from "./im";
 import { signalObservations } from "./signal";
 import { stunreachabilityObservations } from "./stunreachability";
+import { telegramObservations } from "./telegram";
 import { torObservations } from "./tor";
 import { urlgetterObservations } from "./urlgetter";
+import { whatsappObservations } from "./whatsapp";
 
 // test_name → its transformation: the tests upstream's pipeline has observations for
 // (oonipipeline transforms/observations.py NETTEST_TRANSFORMERS), no more. Each throws on a
