@@ -6,9 +6,10 @@ import { dayWindows, runWebAnalysis } from "../../origin/src/analysis/store";
 import { startFastpath } from "../../origin/src/fastpath/pipeline";
 import { Spool } from "../../origin/src/intake/spool";
 import { createLogger } from "../../origin/src/logger";
-import { observe, type MeasurementObservations } from "../../origin/src/observations";
+import { observe, OBSERVED_TESTS, type MeasurementObservations } from "../../origin/src/observations";
 import { ObservationWriter } from "../../origin/src/observations/writer";
 import { corpusAvailable, corpusPath } from "../../test/support/corpus";
+import { fixturesOf } from "../../test/support/nettest-fixtures";
 import { openTempDb, pipelineConfig, spoolMeasurement, tempDir } from "../../test/origin/fastpath-pipeline/helpers";
 import { benchUpstream, prepareUpstream, unavailable, type HarnessItem } from "../../test/support/upstream-pipeline";
 
@@ -16,6 +17,7 @@ import { benchUpstream, prepareUpstream, unavailable, type HarnessItem } from ".
 //  1. web_connectivity measurements → observation rows per second on one core: ours (TypeScript),
 //     and upstream's transformer (ooni/data oonipipeline, Python, unchanged from the snapshot) on
 //     the same measurements in the same run — the baseline the ratio is against;
+//  1b. the same for the other tests upstream observes, on their real measurements;
 //  2. ours through observation *and* analysis: rows written to embedded ClickHouse and the web
 //     analysis run per batch, per CPU-second of this process (chDB runs in it);
 //  3. the latency the pipeline adds: a measurement written to the spool → its analysis row
@@ -23,9 +25,12 @@ import { benchUpstream, prepareUpstream, unavailable, type HarnessItem } from ".
 // Measurements: the 50 web_connectivity 0.5 QA scenarios shipped with the snapshot plus the
 // corpus's web_connectivity measurements (older formats), looped.
 //
-//   node --import tsx bench/observations/run.ts [--seconds 5] [--batch 500] [--latency 30]
+//   node --import tsx bench/observations/run.ts [--seconds 5] [--batch 500] [--latency 30] [--transform-only]
+// (--transform-only: parts 1 and 1b, no ClickHouse.)
 
-const { values } = parseArgs({ options: { seconds: { type: "string" }, batch: { type: "string" }, latency: { type: "string" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string" }, batch: { type: "string" }, latency: { type: "string" }, "transform-only": { type: "boolean" } },
+});
 const SECONDS = Number(values.seconds ?? 5);
 const BATCH = Number(values.batch ?? 500);
 const LATENCY_N = Number(values.latency ?? 30);
@@ -79,6 +84,32 @@ if (up) {
   console.log(`observations, upstream (oonipipeline ${up.commit.slice(0, 7)}, Python, 1 core): ${rate(u.measurements, u.seconds)}`);
   console.log(`ratio ours / upstream: ${(oursRate / upRate).toFixed(1)}×`);
 }
+
+// 1b. The same for the other tests upstream observes (their real measurements: the corpus's and
+// the snapshots' fixtures, test/support/nettest-fixtures.ts), ours and upstream's in this run.
+{
+  const others: HarnessItem[] = fixturesOf(new Set([...OBSERVED_TESTS].filter((t) => t !== "web_connectivity")))
+    .fixtures.map((f, i) => ({ uid: `20240101000000.${String(i).padStart(6, "0")}_XX_other_${i.toString(16).padStart(16, "0")}`, bucket_date: "2024-01-01", measurement: f.measurement }))
+    .filter((it) => observe(it.measurement, it.uid).kind === "ok");
+  if (others.length > 0) {
+    for (let i = 0; i < 30; i++) for (const it of others) observe(it.measurement, it.uid);
+    let m = 0;
+    const t = performance.now();
+    while (performance.now() - t < SECONDS * 1000) {
+      for (const it of others) observe(it.measurement, it.uid);
+      m += others.length;
+    }
+    const s = (performance.now() - t) / 1000;
+    const tests = new Set(others.map((it) => it.measurement.test_name)).size;
+    console.log(`other tests (${others.length} measurements of ${tests} tests), ours: ${rate(m, s)}`);
+    if (up) {
+      const u = benchUpstream(up, others, Math.max(1, Math.round((SECONDS * 60) / others.length)));
+      console.log(`other tests, upstream: ${rate(u.measurements, u.seconds)}; ratio ${(m / s / (u.measurements / u.seconds)).toFixed(1)}×`);
+    }
+  }
+}
+
+if (values["transform-only"]) process.exit(0);
 
 // 2. Observation + analysis into embedded ClickHouse, per CPU-second of this process. Live traffic
 // is measured today: every measurement is stamped with one day here (the live writer runs one

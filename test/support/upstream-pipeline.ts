@@ -89,7 +89,7 @@ export interface HarnessItem {
 }
 
 export interface UpstreamResult {
-  observations: Record<string, { web?: Record<string, unknown>[]; ctrl?: Record<string, unknown>[]; error?: string }>;
+  observations: Record<string, { web?: Record<string, unknown>[]; ctrl?: Record<string, unknown>[]; middlebox?: Record<string, unknown>[]; error?: string }>;
   analysis: Record<string, unknown>[];
 }
 
@@ -110,6 +110,11 @@ function runHarness(up: UpstreamPipeline, items: HarnessItem[], extra: string[])
 /** Upstream's observations and (daily batch) analysis of these measurements. */
 export function runUpstream(up: UpstreamPipeline, items: HarnessItem[]): UpstreamResult {
   return runHarness(up, items, []) as UpstreamResult;
+}
+
+/** Upstream's observations alone (no analysis run). */
+export function observeUpstream(up: UpstreamPipeline, items: HarnessItem[]): UpstreamResult {
+  return runHarness(up, items, ["--observations-only"]) as UpstreamResult;
 }
 
 /** Upstream's transformation alone, `passes` times over the items: measurements per second. */

@@ -1,6 +1,6 @@
 import type { Database } from "./clickhouse";
 import { CREATE_ANALYSIS_WEB_MEASUREMENT } from "../analysis/table";
-import { CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL } from "../observations/columns";
+import { CREATE_OBS_HTTP_MIDDLEBOX, CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL } from "../observations/columns";
 
 // Versioned, idempotent schema migrations. Every statement is safe to run again (IF NOT EXISTS),
 // so several origin processes starting at once against one server, or a crash half-way through a
@@ -340,6 +340,13 @@ TTL expires_at + INTERVAL 1 DAY`,
     version: 7,
     name: "observations and web analysis",
     statements: [CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL, CREATE_ANALYSIS_WEB_MEASUREMENT],
+  },
+  {
+    // Upstream's third observation table: what the middlebox tests (http_invalid_request_line,
+    // http_header_field_manipulation) saw. The other tests' observations go to obs_web.
+    version: 8,
+    name: "obs_http_middlebox",
+    statements: [CREATE_OBS_HTTP_MIDDLEBOX],
   },
 ];
 

@@ -1,8 +1,8 @@
 import { createHash, X509Certificate } from "node:crypto";
 
 // End-entity certificate metadata for obs_web's tls_end_entity_certificate_* columns. Upstream
-// renders names with Python cryptography's rfc4514_string(): most-specific RDN first, joined by
-// ",". Node prints the same order (OpenSSL RFC 2253 flags), one RDN a line.
+// renders names with Python cryptography's rfc4514_string(): most-specific RDN first (CN=…,…,C=…),
+// joined by ",". Node prints them one RDN a line in certificate order (C=… first): reversed here.
 
 export interface CertificateMeta {
   fingerprint: string;
@@ -42,6 +42,7 @@ function rfc4514(name: string): string {
       const key = l.slice(0, eq);
       return `${OID_OF[key] ?? key}${l.slice(eq)}`;
     })
+    .reverse()
     .join(",");
 }
 
@@ -58,15 +59,34 @@ function dnsNames(san: string | undefined): string[] {
     .map((e) => e.slice(4));
 }
 
+// Parsing a certificate costs ~0.1 ms, most of a TLS row's cost; servers hand the same
+// certificate to every probe, so the metadata is remembered by fingerprint (bounded).
+const CACHE_MAX = 2048;
+const cache = new Map<string, CertificateMeta>();
+
 /** Throws on anything that is not a DER certificate. */
 export function certificateMeta(der: Buffer): CertificateMeta {
+  const fingerprint = createHash("sha256").update(der).digest("hex");
+  let meta = cache.get(fingerprint);
+  if (!meta) {
+    meta = parse(der, fingerprint);
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(fingerprint, meta);
+  }
+  return { ...meta, sanList: [...meta.sanList] };
+}
+
+function parse(der: Buffer, fingerprint: string): CertificateMeta {
   const cert = new X509Certificate(der);
+  // Node leaves subject undefined for an empty name (Signal's server certificates have only SANs).
+  const subject = cert.subject ?? "";
+  const issuer = cert.issuer ?? "";
   return {
-    fingerprint: createHash("sha256").update(der).digest("hex"),
-    subject: rfc4514(cert.subject),
-    subjectCommonName: commonName(cert.subject),
-    issuer: rfc4514(cert.issuer),
-    issuerCommonName: commonName(cert.issuer),
+    fingerprint,
+    subject: rfc4514(subject),
+    subjectCommonName: commonName(subject),
+    issuer: rfc4514(issuer),
+    issuerCommonName: commonName(issuer),
     sanList: dnsNames(cert.subjectAltName),
     notValidBefore: new Date(Date.parse(cert.validFrom)),
     notValidAfter: new Date(Date.parse(cert.validTo)),

@@ -1,5 +1,6 @@
-// Table definitions of obs_web and obs_web_ctrl: the columns upstream's pipeline creates (oonidata
-// WebObservation / WebControlObservation through create_tables.py), same names, types and order.
+// Table definitions of obs_web, obs_web_ctrl and obs_http_middlebox: the columns upstream's pipeline
+// creates (oonidata WebObservation / WebControlObservation / HTTPMiddleboxObservation through
+// create_tables.py), same names, types and order.
 
 const DT = "DateTime64(3, 'UTC')";
 
@@ -139,6 +140,20 @@ export const OBS_WEB_CTRL_COLUMNS: [string, string][] = [
   ["http_response_body_length", I],
 ];
 
+export const OBS_HTTP_MIDDLEBOX_COLUMNS: [string, string][] = [
+  ...MEASUREMENT_META,
+  ...PROBE_META,
+  ["observation_idx", "Int32"],
+  ["created_at", `Nullable(${DT})`],
+  ...[0, 1, 2, 3, 4].map((i): [string, string] => [`hirl_sent_${i}`, S]),
+  ...[0, 1, 2, 3, 4].map((i): [string, string] => [`hirl_received_${i}`, S]),
+  ["hirl_failure", S],
+  ["hirl_success", B],
+  ["hfm_diff", S],
+  ["hfm_failure", S],
+  ["hfm_success", B],
+];
+
 const MONTH_PARTITION = "concat(substring(bucket_date, 1, 4), substring(bucket_date, 6, 2))";
 
 function createTable(name: string, columns: [string, string][], orderBy: string[]): string {
@@ -162,6 +177,12 @@ export const CREATE_OBS_WEB = createTable("obs_web", OBS_WEB_COLUMNS, [
 export const CREATE_OBS_WEB_CTRL = createTable("obs_web_ctrl", OBS_WEB_CTRL_COLUMNS, [
   "measurement_start_time",
   "hostname",
+  "measurement_uid",
+  "observation_idx",
+]);
+
+export const CREATE_OBS_HTTP_MIDDLEBOX = createTable("obs_http_middlebox", OBS_HTTP_MIDDLEBOX_COLUMNS, [
+  "measurement_start_time",
   "measurement_uid",
   "observation_idx",
 ]);

@@ -22,7 +22,7 @@ export function enrichObservations(obs: MeasurementObservations, geo: IpLookup |
     r.ip_asn = g.asn;
     r.ip_as_org_name = g.as_name ?? "";
   }
-  for (const r of obs.web) {
+  for (const r of [...obs.web, ...obs.middlebox]) {
     if (r.resolver_ip === "") continue;
     const g = info(r.resolver_ip);
     if (!g) continue;

@@ -1,4 +1,5 @@
-// Rows of obs_web and obs_web_ctrl (upstream's WebObservation / WebControlObservation, with the
+// Rows of obs_web, obs_web_ctrl and obs_http_middlebox (upstream's WebObservation /
+// WebControlObservation / HTTPMiddleboxObservation, with the
 // measurement and probe metadata flattened in). Booleans are 0/1 as ClickHouse Int8 stores them;
 // timestamps are "YYYY-MM-DD HH:MM:SS.mmm" (UTC). Column order and types: columns.ts.
 
@@ -130,11 +131,33 @@ export interface WebControlObservationRow extends MeasurementMeta, IpInfoColumns
   http_response_body_length: Nullable<number>;
 }
 
+/** obs_http_middlebox: what http_invalid_request_line (hirl_*) and http_header_field_manipulation (hfm_*) saw. */
+export interface HttpMiddleboxRow extends MeasurementMeta, ProbeMeta {
+  observation_idx: number;
+  created_at: Nullable<string>;
+  hirl_sent_0: Nullable<string>;
+  hirl_sent_1: Nullable<string>;
+  hirl_sent_2: Nullable<string>;
+  hirl_sent_3: Nullable<string>;
+  hirl_sent_4: Nullable<string>;
+  hirl_received_0: Nullable<string>;
+  hirl_received_1: Nullable<string>;
+  hirl_received_2: Nullable<string>;
+  hirl_received_3: Nullable<string>;
+  hirl_received_4: Nullable<string>;
+  hirl_failure: Nullable<string>;
+  hirl_success: Nullable<number>;
+  hfm_diff: Nullable<string>;
+  hfm_failure: Nullable<string>;
+  hfm_success: Nullable<number>;
+}
+
 /** What one measurement becomes. */
 export interface MeasurementObservations {
   measurement_uid: string;
   web: WebObservationRow[];
   ctrl: WebControlObservationRow[];
+  middlebox: HttpMiddleboxRow[];
 }
 
 /** ClickHouse DateTime64(3) text, UTC. */

@@ -2,7 +2,7 @@ import type { Database } from "../db/clickhouse";
 import type { AnalysisFollower } from "../analysis/follower";
 import { dayWindows, runWebAnalysis } from "../analysis/store";
 import { enrichObservations, type IpLookup } from "./enrich";
-import { OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
+import { OBS_HTTP_MIDDLEBOX_COLUMNS, OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
 import { chTime, type MeasurementObservations } from "./rows";
 
 // Writes a batch of measurements' observations, then has them analysed. Called by the fastpath's
@@ -15,6 +15,7 @@ import { chTime, type MeasurementObservations } from "./rows";
 
 const WEB_NAMES = OBS_WEB_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const CTRL_NAMES = OBS_WEB_CTRL_COLUMNS.map(([n]) => n) as [string, ...string[]];
+const MIDDLEBOX_NAMES = OBS_HTTP_MIDDLEBOX_COLUMNS.map(([n]) => n) as [string, ...string[]];
 
 /** Rows as arrays in column order: ClickHouse parses these about twice as fast as JSON objects. */
 async function insertCompact(db: Database, table: string, columns: [string, ...string[]], rows: readonly object[]): Promise<void> {
@@ -30,6 +31,15 @@ export class ObservationWriter {
   ) {}
 
   async write(batch: readonly MeasurementObservations[]): Promise<void> {
+    const middlebox = batch.filter((o) => o.middlebox.length > 0).flatMap((o) => {
+      enrichObservations(o, this.geo);
+      return o.middlebox;
+    });
+    if (middlebox.length > 0) {
+      const now = chTime(new Date());
+      for (const r of middlebox) r.created_at ??= now;
+      await insertCompact(this.db, "obs_http_middlebox", MIDDLEBOX_NAMES, middlebox);
+    }
     const withRows = batch.filter((o) => o.web.length > 0 || o.ctrl.length > 0);
     if (withRows.length === 0) return;
     const now = chTime(new Date());
@@ -44,7 +54,8 @@ export class ObservationWriter {
     if (ctrl.length > 0) await insertCompact(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
     if (web.length > 0) await insertCompact(this.db, "obs_web", WEB_NAMES, web);
 
-    const analysed = withRows.filter((o) => o.web.length > 0);
+    // Only web_connectivity has a web analysis (upstream's, too); the other tests' obs_web rows are served as they are.
+    const analysed = withRows.filter((o) => o.web.length > 0 && o.web[0]!.test_name === "web_connectivity");
     if (analysed.length === 0) return;
     if (this.follower) {
       this.follower.enqueue(analysed.map((o) => ({ uid: o.measurement_uid, reportId: o.web[0]!.report_id, startTime: o.web[0]!.measurement_start_time })));

@@ -154,8 +154,9 @@ function shapeObservation(r: Record<string, unknown>): Record<string, unknown> {
     else if (TIME_COLUMNS.has(k)) out[k] = isoNaive(v);
     else out[k] = v;
   }
-  // Upstream names a row's target by its hostname, else the SNI.
-  if (out.target_id === null) out.target_id = out.hostname ?? out.tls_server_name ?? null;
+  // Upstream names a row's target by its hostname, else the SNI (Python's `or`: an empty hostname
+  // falls through, as MK-era HTTP rows without a URL have).
+  if (out.target_id === null) out.target_id = out.hostname || out.tls_server_name;
   return out;
 }
 

@@ -8,12 +8,14 @@ import { ANALYSIS_COLUMNS } from "../../../origin/src/analysis/table";
 import { observe, type MeasurementObservations } from "../../../origin/src/observations";
 import { chTime } from "../../../origin/src/observations/rows";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
+import { fixturesOf } from "../../support/nettest-fixtures";
 import { prepareUpstream, runUpstream, unavailable, type HarnessItem, type UpstreamResult } from "../../support/upstream-pipeline";
 import { tempDir } from "../fastpath-pipeline/helpers";
 
 // Conformance with upstream's OONI Pipeline v5: its Python code, unchanged from the snapshot
 // (test/support/upstream-pipeline.ts), and ours over the same web_connectivity measurements — the
-// corpus's, and the 50 web_connectivity 0.5 QA scenarios that ship with the snapshot (probe-cli's
+// corpus's, those among the ooni/backend, ooni/explorer and ooni/spec snapshots' fixtures
+// (test/support/nettest-fixtures.ts), and the 50 web_connectivity 0.5 QA scenarios that ship with the snapshot (probe-cli's
 // minipipeline cases: DNS/TCP/TLS blocking, hijacking, redirects, sites down…). Observation rows
 // and analysis rows are compared field by field. The deviations we keep on purpose are listed in
 // DEVIATIONS (and docs/compat.md); anything else fails the test.
@@ -58,6 +60,12 @@ function inputs(): HarnessItem[] {
       const m = JSON.parse(readFileSync(corpusPath("measurements", f), "utf8")) as { test_name?: string };
       if (m.test_name === "web_connectivity") add(corpusPath("measurements", f), i++);
     }
+  }
+  // The web_connectivity fixtures of the ooni/backend, ooni/explorer and ooni/spec snapshots, when present.
+  for (const f of fixturesOf(new Set(["web_connectivity"])).fixtures) {
+    if (f.source.startsWith("corpus:")) continue;
+    const hex = i.toString(16).padStart(16, "0");
+    items.push({ uid: `20240101000000.${String(i++).padStart(6, "0")}_XX_webconnectivity_${hex}`, bucket_date: "2024-01-01", measurement: f.measurement });
   }
   return items;
 }

@@ -3,8 +3,9 @@ snapshot, over a set of measurements, for ooni-edge's conformance test and bench
 
 Nothing of upstream is copied here: the snapshot's source directories are put on sys.path and its
 functions called as they are:
-  - observations: oonipipeline.transforms.observations.measurement_to_observations, rows flattened
-    the way upstream's ClickhouseConnection writer does (measurement_meta and probe_meta inlined);
+  - observations: oonipipeline.transforms.observations.measurement_to_observations (every test it
+    has a transformer for), rows flattened the way upstream's ClickhouseConnection writer does
+    (measurement_meta and probe_meta inlined), sorted by type into web / ctrl / middlebox;
   - analysis: oonipipeline.analysis.web_analysis.write_analysis_web_fuzzy_logic, with the tables
     from oonipipeline.db.create_tables.make_create_queries, executed by embedded ClickHouse (chdb)
     instead of a ClickHouse server (parameters substituted by clickhouse_driver, as upstream's
@@ -12,7 +13,7 @@ functions called as they are:
 The IP metadata database (netinfodb) is replaced by one that knows no address: the origin's GeoIP
 is not part of the comparison.
 
-usage: run_upstream_pipeline.py SNAPSHOT_DIR INPUT_JSON OUTPUT_JSON [--bench N]
+usage: run_upstream_pipeline.py SNAPSHOT_DIR INPUT_JSON OUTPUT_JSON [--bench N | --observations-only]
   INPUT_JSON: [{"uid": ..., "bucket_date": "YYYY-MM-DD", "measurement": {...}}, ...]
 """
 
@@ -62,6 +63,9 @@ def flatten(row):
     return {k: to_json_value(v) for k, v in d.items()}
 
 
+TABLE_OF = {"WebObservation": "web", "WebControlObservation": "ctrl", "HTTPMiddleboxObservation": "middlebox"}
+
+
 def observe(items):
     from oonidata.dataclient import load_measurement
     from oonipipeline.transforms.observations import measurement_to_observations
@@ -73,8 +77,14 @@ def observe(items):
         msmt["measurement_uid"] = item["uid"]
         try:
             parsed = load_measurement(msmt=msmt)
-            web, ctrl = measurement_to_observations(msmt=parsed, netinfodb=netinfo, bucket_date=item["bucket_date"])
-            out[item["uid"]] = {"web": [flatten(r) for r in web], "ctrl": [flatten(r) for r in ctrl]}
+            lists = measurement_to_observations(msmt=parsed, netinfodb=netinfo, bucket_date=item["bucket_date"])
+            # web_connectivity gives (web, ctrl), the middlebox tests (middlebox,), the others
+            # (web,), an unsupported test (): sorted by row type into the three tables.
+            rows = {"web": [], "ctrl": [], "middlebox": []}
+            for lst in lists:
+                for r in lst:
+                    rows[TABLE_OF[type(r).__name__]].append(flatten(r))
+            out[item["uid"]] = rows
         except Exception as exc:  # upstream logs and skips such a measurement
             out[item["uid"]] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
@@ -151,7 +161,8 @@ def main():
             json.dump({"measurements": len(items) * passes, "seconds": elapsed}, f)
         return
     observed = observe(items)
-    analysis = analyse(observed)
+    # --observations-only: the tests without a web analysis need no ClickHouse session.
+    analysis = [] if "--observations-only" in sys.argv else analyse(observed)
     with open(output_path, "w") as f:
         json.dump({"observations": observed, "analysis": analysis}, f)
 
