@@ -184,8 +184,8 @@ export class SubstringSet {
   findInString(text: string): number[] {
     let s = 0;
     const n = text.length;
-    // The hot loop (ASCII in the dense states) with the tables in locals: about a third faster
-    // on large bodies than going through advance() for every character.
+    // The hot loop (ASCII in the states with ASCII rows) with the tables in locals: about a third
+    // faster on large bodies than going through advance() for every character.
     const ascii = this.ascii;
     const asciiCount = this.asciiCount;
     const reports = this.reports;
