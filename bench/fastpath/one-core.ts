@@ -12,7 +12,7 @@ import { scoreMeasurement } from "../../origin/src/fastpath/score";
 // (V8's GC threads included), so that other load on a shared machine moves them less. Peak RSS is
 // that of the bytes → row run: the counter (VmHWM) is restarted after loading and warming up, in
 // both processes, after a full GC (Python frees as it goes; `--expose-gc` lets us do the same).
-// One JSON line out, same keys as the harness.
+// One JSON line out, the harness's keys plus prod_rows_per_s.
 //
 //   node --expose-gc --import tsx bench/fastpath/one-core.ts --items FILE --fingerprints DIR --seconds N
 
@@ -68,7 +68,14 @@ function peakRssKb(): number {
   return process.resourceUsage().maxRSS;
 }
 
+// bytes → row, the work upstream's fastpath.core does (rows_per_s, compared with upstream), and
+// the production path, which also builds web_connectivity's observation rows from the same parse
+// (prod_rows_per_s; upstream builds those in another pipeline, so there is nothing to compare).
 const toRow = (i: number) => {
+  const r = scoreItem(items[i]!, fingerprints, { observations: false });
+  if (!r.ok) throw new Error(r.error);
+};
+const toRowAndObservations = (i: number) => {
   const r = scoreItem(items[i]!, fingerprints);
   if (!r.ok) throw new Error(r.error);
 };
@@ -77,6 +84,8 @@ loop(toRow, Math.min(1, SECONDS)); // warm-up, as the harness does
 resetPeakRss();
 const rows = loop(toRow, SECONDS);
 const rssRows = peakRssKb();
+loop(toRowAndObservations, Math.min(1, SECONDS));
+const prod = loop(toRowAndObservations, SECONDS);
 const parsed = items.map((it) => decodePost(it.data).measurement);
 const only = loop((i) => scoreMeasurement(parsed[i]!, { fingerprints, measurementUid: items[i]!.uid }), SECONDS);
 console.log(
@@ -86,6 +95,7 @@ console.log(
     rows_per_s: rows.n / rows.s,
     mb_per_s: rows.nbytes / rows.s / 1e6,
     score_per_s: only.n / only.s,
+    prod_rows_per_s: prod.n / prod.s,
     peak_rss_kb_rows: rssRows,
     peak_rss_kb: process.resourceUsage().maxRSS,
   }),

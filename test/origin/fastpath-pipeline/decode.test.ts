@@ -136,3 +136,16 @@ describe("gzipLines", () => {
     }
   });
 });
+
+describe("scoreItem: scoring only (bench/fastpath's comparison with upstream)", () => {
+  it("gives the production row without observations; production gives both", () => {
+    const data = envelopeAroundMeasurementText(JSON.stringify(msm), REPORT_ID);
+    const production = scoreItem({ kind: "post", uid: "20240101000000.000000_IT_webconnectivity_0123456789abcdef", data }, empty);
+    const scoringOnly = scoreItem({ kind: "post", uid: "20240101000000.000000_IT_webconnectivity_0123456789abcdef", data }, empty, { observations: false });
+    expect(production.ok && scoringOnly.ok).toBe(true);
+    if (!production.ok || !scoringOnly.ok) return;
+    expect(production.observations?.web.length).toBeGreaterThan(0);
+    expect(scoringOnly.observations).toBeUndefined();
+    expect(scoringOnly.row).toEqual(production.row);
+  });
+});

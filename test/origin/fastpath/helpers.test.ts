@@ -154,4 +154,24 @@ describe("SubstringSet (one-pass multi-pattern search)", () => {
       { numRuns: 40 },
     );
   });
+
+  it("agrees with a naive search past the ASCII rows (8,192 states) and past 16-bit state ids", () => {
+    // Deterministic pseudo-random patterns over a small alphabet with a non-ASCII letter, so that
+    // the text walks states with ASCII rows, states without, and multi-byte steps in both.
+    let seed = 7;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / 2 ** 24;
+    const letters = ["a", "b", "c", "d", "é"];
+    const word = (min: number, max: number) =>
+      Array.from({ length: min + Math.floor(next() * (max - min)) }, () => letters[Math.floor(next() * letters.length)]).join("");
+    for (const count of [900, 4000]) {
+      const patterns = Array.from({ length: count }, () => word(12, 30));
+      const set = new SubstringSet(patterns);
+      const text = patterns
+        .filter((_, i) => i % 5 === 0)
+        .map((p, i) => (i % 2 === 0 ? p : p.slice(0, -2)) + word(0, 4))
+        .join("");
+      expect(set.findInString(text)).toEqual(naive(patterns, text));
+      expect(set.findInBytes(Buffer.from(text))).toEqual(naive(patterns, text));
+    }
+  });
 });

@@ -30,7 +30,16 @@ export type ItemResult =
   | { ok: true; row: FastpathRow; observations?: MeasurementObservations }
   | { ok: false; error: string; retryable?: boolean; excluded?: boolean };
 
-export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemResult {
+/**
+ * `observations: false` (bench/fastpath's scoring-only path, the work OONI's fastpath.core does)
+ * leaves out the observation rows; production always builds them from the same parse.
+ */
+export interface ScoreItemOptions {
+  observations?: boolean;
+}
+
+export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet, options: ScoreItemOptions = {}): ItemResult {
+  const withObservations = options.observations ?? true;
   try {
     let measurement, reportId, isVerified: "t" | "f" | "u" | undefined, uid: string;
     if (item.kind === "post") {
@@ -47,6 +56,7 @@ export function scoreItem(item: ScoreItem, fingerprints: FingerprintSet): ItemRe
     const row = buildFastpathRow(measurement, result, { measurementUid: uid, reportId: reportId ?? undefined, isVerified });
     // A measurement the observation rules cannot take apart still gets its fastpath row (upstream
     // skips it in the observation tables too).
+    if (!withObservations) return { ok: true, row };
     const obs = observe(measurement, uid);
     return obs.kind === "ok" ? { ok: true, row, observations: obs.observations } : { ok: true, row };
   } catch (err) {
