@@ -1,20 +1,20 @@
 import type { Database } from "../db/clickhouse";
-import type { AnalysisFollower } from "../analysis/follower";
-import { dayWindows, runWebAnalysis } from "../analysis/store";
+import { LiveAnalysis } from "../analysis/live";
+import { ANALYSIS_COLUMNS } from "../analysis/table";
 import { enrichObservations, type IpLookup } from "./enrich";
 import { OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
 import { chTime, type MeasurementObservations } from "./rows";
 
-// Writes a batch of measurements' observations, then has them analysed. Called by the fastpath's
+// Writes a batch of measurements' observations and their web analysis. Called by the fastpath's
 // row sink before it inserts the batch's fastpath rows (fastpath/pipeline/store.ts), so observations
-// share the fastpath's batching, retries and backpressure, and "scored" implies "observed": a
-// failure fails the batch and the whole batch is retried (harmless: the tables are
-// ReplacingMergeTrees keyed by measurement, reads use FINAL). The analysis is handed to the live
-// pipeline's AnalysisFollower (coalesced, a step behind); without one (CLI reprocessing) it runs
-// here, per batch.
+// and analysis share the fastpath's batching, retries and backpressure, and "scored" implies
+// "observed and analysed": a failure fails the batch and the whole batch is retried (harmless: the
+// tables are ReplacingMergeTrees keyed by measurement, reads use FINAL). The analysis is computed
+// here, in-process, from the rows just built (analysis/live.ts): ClickHouse only receives INSERTs.
 
 const WEB_NAMES = OBS_WEB_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const CTRL_NAMES = OBS_WEB_CTRL_COLUMNS.map(([n]) => n) as [string, ...string[]];
+const ANALYSIS_NAMES = ANALYSIS_COLUMNS.map(([n]) => n) as [string, ...string[]];
 
 /** Rows as arrays in column order: ClickHouse parses these about twice as fast as JSON objects. */
 async function insertCompact(db: Database, table: string, columns: [string, ...string[]], rows: readonly object[]): Promise<void> {
@@ -23,11 +23,14 @@ async function insertCompact(db: Database, table: string, columns: [string, ...s
 }
 
 export class ObservationWriter {
+  private readonly analysis: LiveAnalysis;
+
   constructor(
     private readonly db: Database,
     private readonly geo: IpLookup | null,
-    private readonly follower: AnalysisFollower | null = null,
-  ) {}
+  ) {
+    this.analysis = new LiveAnalysis(db);
+  }
 
   async write(batch: readonly MeasurementObservations[]): Promise<void> {
     const withRows = batch.filter((o) => o.web.length > 0 || o.ctrl.length > 0);
@@ -40,20 +43,10 @@ export class ObservationWriter {
     }
     const web = withRows.flatMap((o) => o.web);
     const ctrl = withRows.flatMap((o) => o.ctrl);
-    // Control rows first: the analysis of this batch reads them as ground truth.
+    const analysed = await this.analysis.analyse(withRows);
     if (ctrl.length > 0) await insertCompact(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
     if (web.length > 0) await insertCompact(this.db, "obs_web", WEB_NAMES, web);
-
-    const analysed = withRows.filter((o) => o.web.length > 0);
-    if (analysed.length === 0) return;
-    if (this.follower) {
-      this.follower.enqueue(analysed.map((o) => ({ uid: o.measurement_uid, reportId: o.web[0]!.report_id, startTime: o.web[0]!.measurement_start_time })));
-      return;
-    }
-    const uids = analysed.map((o) => o.measurement_uid);
-    const reports = [...new Set(analysed.map((o) => o.web[0]!.report_id))];
-    for (const w of dayWindows(analysed.map((o) => o.web[0]!.measurement_start_time))) {
-      await runWebAnalysis(this.db, { since: w.since, until: w.until, reports, uids });
-    }
+    if (analysed.rows.length > 0) await insertCompact(this.db, "analysis_web_measurement", ANALYSIS_NAMES, analysed.rows);
+    analysed.commit();
   }
 }

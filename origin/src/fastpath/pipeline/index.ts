@@ -78,7 +78,7 @@ export function startFastpath({ config, db, spool, log, geoip = null }: Fastpath
       .catch((err: unknown) => log.warn({ err }, "analysis catch-up scan failed; the daily analysis job covers it"));
   }, 5_000);
   catchUpTimer.unref();
-  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip, follower));
+  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip));
   if (config.faultClickhouseDownFile) {
     log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
   }
