@@ -1,5 +1,6 @@
 import type { Database } from "../db/clickhouse";
 import { LiveAnalysis } from "../analysis/live";
+import { insertTabSeparated } from "../db/tab-separated";
 import { ANALYSIS_COLUMNS } from "../analysis/table";
 import { enrichObservations, type IpLookup } from "./enrich";
 import { OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
@@ -15,12 +16,6 @@ import { chTime, type MeasurementObservations } from "./rows";
 const WEB_NAMES = OBS_WEB_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const CTRL_NAMES = OBS_WEB_CTRL_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const ANALYSIS_NAMES = ANALYSIS_COLUMNS.map(([n]) => n) as [string, ...string[]];
-
-/** Rows as arrays in column order: ClickHouse parses these about twice as fast as JSON objects. */
-async function insertCompact(db: Database, table: string, columns: [string, ...string[]], rows: readonly object[]): Promise<void> {
-  const values = rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]));
-  await db.client.insert({ table, values, columns, format: "JSONCompactEachRow" });
-}
 
 export class ObservationWriter {
   private readonly analysis: LiveAnalysis;
@@ -44,9 +39,9 @@ export class ObservationWriter {
     const web = withRows.flatMap((o) => o.web);
     const ctrl = withRows.flatMap((o) => o.ctrl);
     const analysed = await this.analysis.analyse(withRows);
-    if (ctrl.length > 0) await insertCompact(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
-    if (web.length > 0) await insertCompact(this.db, "obs_web", WEB_NAMES, web);
-    if (analysed.rows.length > 0) await insertCompact(this.db, "analysis_web_measurement", ANALYSIS_NAMES, analysed.rows);
+    if (ctrl.length > 0) await insertTabSeparated(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
+    if (web.length > 0) await insertTabSeparated(this.db, "obs_web", WEB_NAMES, web);
+    if (analysed.rows.length > 0) await insertTabSeparated(this.db, "analysis_web_measurement", ANALYSIS_NAMES, analysed.rows);
     analysed.commit();
   }
 }

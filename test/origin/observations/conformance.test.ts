@@ -201,9 +201,20 @@ suite("observations and analysis: conformance with upstream's pipeline (ooni/dat
   });
 
   it("analysis_web_measurement rows agree field by field (in-process TypeScript, the live writer, all measurements in one batch)", async () => {
+    // The observation rows as inserted above (JSONEachRow); the writer inserts TabSeparated.
+    const stored = async () =>
+      Promise.all(
+        ["obs_web", "obs_web_ctrl"].map((t) =>
+          queryRows<Record<string, unknown>>(db, `SELECT * EXCEPT created_at FROM ${t} FINAL ORDER BY measurement_uid, observation_idx, hostname, ip, port, dns_failure`),
+        ),
+      );
+    const asJson = await stored();
     for (const table of ["obs_web", "obs_web_ctrl", "analysis_web_measurement"]) await db.client.command({ query: `TRUNCATE TABLE ${table}` });
     const mine = [...ours.values()].filter((o): o is MeasurementObservations => typeof o !== "string");
     await new ObservationWriter(db, null).write(mine);
     await compareAnalysis("TypeScript live");
+    const asTsv = await stored();
+    expect(asTsv[0]!.length).toBeGreaterThan(300);
+    expect(asTsv).toEqual(asJson);
   });
 });
