@@ -96,8 +96,8 @@ export class LiveAnalysis {
   /** The ground truth of one window as stored: three aggregate queries. */
   private async load(day: string): Promise<WindowTruth> {
     const [win] = dayWindows([`${day} 12:00:00.000`]);
+    // (day, next day], as upstream's batch and query.ts.
     const params = { since: win!.since, until: win!.until };
-    const window = "measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}";
     const w = emptyWindow();
     const ctrl = await queryRows<{
       hostname: string; d: string; ip: string; dns_fail: number; dns_ok: number; asns: number[];
@@ -110,7 +110,7 @@ export class LiveAnalysis {
          countIf(tls_success = 1) AS tls_ok, countIf(tls_success = 0 AND tls_failure IS NOT NULL) AS tls_fail,
          countIf(tls_success = 0 AND tls_failure LIKE 'ssl_%') AS tls_ssl,
          countIf(tcp_success = 1) AS tcp_ok, countIf(tcp_success = 0) AS tcp_fail
-       FROM obs_web_ctrl FINAL WHERE ${window}
+       FROM obs_web_ctrl FINAL WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}
        GROUP BY hostname, d, ip`,
       params,
     );
@@ -132,14 +132,14 @@ export class LiveAnalysis {
     const valid = await queryRows<{ hostname: string; d: string; ip: string }>(
       this.db,
       `SELECT DISTINCT assumeNotNull(hostname) AS hostname, toString(toDate(measurement_start_time)) AS d, assumeNotNull(ip) AS ip
-       FROM obs_web FINAL WHERE ${window} AND tls_is_certificate_valid = 1 AND hostname IS NOT NULL AND ip IS NOT NULL`,
+       FROM obs_web FINAL WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')} AND tls_is_certificate_valid = 1 AND hostname IS NOT NULL AND ip IS NOT NULL`,
       params,
     );
     for (const r of valid) host(w, hostKey(r.d, r.hostname)).validTlsIps.add(r.ip);
     const reports = await queryRows<{ report_id: string; fail: number; ok: number }>(
       this.db,
       `SELECT report_id, countIf(isIPv6String(ip) AND tcp_failure IS NOT NULL) AS fail, countIf(isIPv6String(ip) AND tcp_success = 1) AS ok
-       FROM obs_web FINAL WHERE ${window} AND test_name = 'web_connectivity'
+       FROM obs_web FINAL WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')} AND test_name = 'web_connectivity'
        GROUP BY report_id HAVING fail + ok > 0`,
       params,
     );
