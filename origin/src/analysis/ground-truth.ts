@@ -36,9 +36,15 @@ export interface ReportIpv6 {
 export interface WindowTruth {
   hosts: Map<string, HostTruth>;
   reports: Map<string, ReportIpv6>;
+  /**
+   * The measurements counted in: rows of a measurement stored again (a retried batch after a
+   * restart, `fastpath reprocess`) replace the stored ones in ClickHouse (FINAL), so they must not
+   * be counted twice here.
+   */
+  measurements: Set<string>;
 }
 
-export const emptyWindow = (): WindowTruth => ({ hosts: new Map(), reports: new Map() });
+export const emptyWindow = (): WindowTruth => ({ hosts: new Map(), reports: new Map(), measurements: new Set() });
 
 const emptyHost = (): HostTruth => ({
   hasCtrl: false,
@@ -143,6 +149,7 @@ function mergeHost(into: HostTruth, from: HostTruth): void {
 export function mergeWindow(base: WindowTruth, delta: WindowTruth): void {
   for (const [k, h] of delta.hosts) mergeHost(host(base, k), h);
   for (const [id, c] of delta.reports) addReport(base, id, c.fail, c.ok);
+  for (const uid of delta.measurements) base.measurements.add(uid);
 }
 
 /** What the analysis looks up. */

@@ -22,7 +22,9 @@ import { analyseMeasurement, type DnsFingerprintMatch, type WebAnalysisRow } fro
 // window (upstream's batch day): loaded from ClickHouse the first time a window is touched (the
 // observations written before this process started), then grown by every batch this process
 // writes. A batch is analysed with its own rows on top (`overlay`, base unchanged) and joins the
-// base only once written (`commit`), so a failed and retried batch is never counted twice. The
+// base only once written (`commit`), so a failed and retried batch is never counted twice; nor is
+// a measurement stored again (restart mid-batch, `fastpath reprocess`): each window knows which
+// measurements it counts. The
 // last few windows are kept (measurements mostly arrive the day they were made); an older one is
 // reloaded when touched. DNS fingerprints (fingerprints_dns, 'full' patterns) are reloaded every
 // minute.
@@ -63,6 +65,9 @@ export class LiveAnalysis {
       const base = await this.window(day);
       const delta = emptyWindow();
       for (const o of list) {
+        // Already counted (stored before, by this process or an earlier one): its rows are there.
+        if (base.measurements.has(o.measurement_uid) || delta.measurements.has(o.measurement_uid)) continue;
+        delta.measurements.add(o.measurement_uid);
         for (const r of o.ctrl) addControlRow(delta, r);
         for (const r of o.web) addWebRow(delta, r);
       }
@@ -144,6 +149,14 @@ export class LiveAnalysis {
       params,
     );
     for (const r of reports) addReport(w, r.report_id, Number(r.fail), Number(r.ok));
+    const uids = await queryRows<{ measurement_uid: string }>(
+      this.db,
+      `SELECT DISTINCT measurement_uid FROM obs_web WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}
+       UNION DISTINCT
+       SELECT DISTINCT measurement_uid FROM obs_web_ctrl WHERE measurement_start_time > {since:DateTime64(3, 'UTC')} AND measurement_start_time <= {until:DateTime64(3, 'UTC')}`,
+      params,
+    );
+    for (const r of uids) w.measurements.add(r.measurement_uid);
     return w;
   }
 

@@ -166,8 +166,9 @@ describe("web analysis in TypeScript: with ClickHouse", () => {
   const analysisOf = async (n: number) =>
     (await queryRows<Record<string, unknown>>(db, "SELECT * FROM analysis_web_measurement FINAL WHERE measurement_uid = {u:String}", { u: uid(n) }))[0];
 
-  it("after a restart the ground truth stored so far that day is loaded, and a retried batch counts once", async () => {
-    await new ObservationWriter(db, null).write([observed(10, measurement(10, "j.example", { ip: "93.184.215.20" }, ["93.184.215.20"]))]);
+  it("after a restart the ground truth stored so far that day is loaded; a retried batch or a measurement stored again counts once", async () => {
+    const m10 = observed(10, measurement(10, "j.example", { ip: "93.184.215.20" }, ["93.184.215.20"]));
+    await new ObservationWriter(db, null).write([m10]);
     // A new process: its first batch of the day sees what the previous one stored.
     const live = new LiveAnalysis(db);
     const m = observed(11, measurement(11, "j.example", { ip: "93.184.215.20" }, ["93.184.215.21"]));
@@ -179,6 +180,12 @@ describe("web analysis in TypeScript: with ClickHouse", () => {
     const w = (await (live as unknown as { windows: Map<string, Promise<ReturnType<typeof emptyWindow>>> }).windows.get("2024-05-01"))!;
     expect(w.hosts.get(hostKey("2024-05-01", "j.example"))!.dnsSuccesses).toBe(1);
     again.commit();
+    expect(w.hosts.get(hostKey("2024-05-01", "j.example"))!.dnsSuccesses).toBe(2);
+    // A measurement stored again (fastpath reprocess, a batch retried after a restart) replaces
+    // its rows in ClickHouse; here it is not counted a second time.
+    const restored = await live.analyse([m10]);
+    restored.commit();
+    expect(restored.rows[0]).toMatchObject({ measurement_uid: uid(10), top_dns_rule_id: "answer_matches_ctrl" });
     expect(w.hosts.get(hostKey("2024-05-01", "j.example"))!.dnsSuccesses).toBe(2);
   });
 
