@@ -8,32 +8,45 @@ import { Spool } from "../../origin/src/intake/spool";
 import { createLogger } from "../../origin/src/logger";
 import { observe, OBSERVED_TESTS, type MeasurementObservations } from "../../origin/src/observations";
 import { ObservationWriter } from "../../origin/src/observations/writer";
+import { LiveAnalysis } from "../../origin/src/analysis/live";
 import { corpusAvailable, corpusPath } from "../../test/support/corpus";
 import { fixturesOf } from "../../test/support/nettest-fixtures";
 import { openTempDb, pipelineConfig, spoolMeasurement, tempDir } from "../../test/origin/fastpath-pipeline/helpers";
 import { benchUpstream, prepareUpstream, unavailable, type HarnessItem } from "../../test/support/upstream-pipeline";
 
-// OONI Pipeline v5 speed (docs/observations.md):
-//  1. web_connectivity measurements → observation rows per second on one core: ours (TypeScript),
-//     and upstream's transformer (ooni/data oonipipeline, Python, unchanged from the snapshot) on
-//     the same measurements in the same run — the baseline the ratio is against;
-//  1b. the same for the other tests upstream observes, on their real measurements;
-//  2. ours through observation *and* analysis: rows written to embedded ClickHouse and the web
-//     analysis run per batch, per CPU-second of this process (chDB runs in it);
-//  3. the latency the pipeline adds: a measurement written to the spool → its analysis row
-//     visible in ClickHouse (the live fastpath with its default 500 ms flush).
+// OONI Pipeline v5 speed (docs/observations.md). Every figure is measurements per CPU-second —
+// per core — on the same web_connectivity measurements in the same run:
+//  ours      transform            measurement → obs_web/obs_web_ctrl rows (TypeScript, this thread)
+//  ours      + analysis           … and its analysis_web_measurement row, in-process (analysis/live.ts)
+//  ours      + analysis + INSERT  … and all three written to embedded ClickHouse: the live writer
+//                                 (observations/writer.ts); chDB runs in this process, its CPU counts
+//  upstream  transformer          ooni/data oonipipeline, Python, unchanged from the snapshot
+//  upstream  analysis             its write_analysis_web_fuzzy_logic on chdb over the stored
+//                                 observations (CPU of that process, chdb included; inserting the
+//                                 observations is not counted: upstream's side is favoured there)
+//  upstream  transformer+analysis both stages one after the other on one core: 1/(1/T + 1/A)
+//  upstream  … + INSERT           plus storing the observation rows in chdb first (JSONEachRow, as
+//                                 the harness does; upstream's pipeline writes to a ClickHouse server)
+// Then the SQL rebuild of the same day (`analysis reprocess`), and the latency the pipeline adds:
+// a measurement written to the spool → its analysis row visible (the live fastpath, 500 ms flush).
 // Measurements: the 50 web_connectivity 0.5 QA scenarios shipped with the snapshot plus the
-// corpus's web_connectivity measurements (older formats), looped.
+// corpus's web_connectivity measurements (older formats), looped, all stamped with one day (live
+// traffic is today's).
 //
-//   node --import tsx bench/observations/run.ts [--seconds 5] [--batch 500] [--latency 30] [--transform-only]
-// (--transform-only: parts 1 and 1b, no ClickHouse.)
+// Also the other tests upstream observes (transform only, their real measurements), ours and
+// upstream's in this run.
+//
+//   node --import tsx bench/observations/run.ts [--seconds 5] [--batch 500] [--insert 5000] [--latency 30] [--transform-only]
+// (--transform-only: the transforms alone, no ClickHouse.)
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string" }, batch: { type: "string" }, latency: { type: "string" }, "transform-only": { type: "boolean" } },
+  options: { seconds: { type: "string" }, batch: { type: "string" }, insert: { type: "string" }, latency: { type: "string" }, "transform-only": { type: "boolean" } },
 });
 const SECONDS = Number(values.seconds ?? 5);
 const BATCH = Number(values.batch ?? 500);
+const INSERT_N = Number(values.insert ?? 5000);
 const LATENCY_N = Number(values.latency ?? 30);
+const DAY_START = "2024-02-12 20:33:47";
 
 const items: HarnessItem[] = [];
 let up: ReturnType<typeof prepareUpstream> | null = null;
@@ -52,101 +65,135 @@ if (items.length === 0) {
   console.log("no measurements (neither the snapshot nor the corpus): nothing to measure");
   process.exit(0);
 }
-items.forEach((it, i) => (it.uid = `20240212203347.${String(i).padStart(6, "0")}_XX_webconnectivity_${i.toString(16).padStart(16, "0")}`));
-console.log(`measurements: ${items.length} web_connectivity (looped)`);
+items.forEach((it, i) => {
+  it.uid = `20240212203347.${String(i).padStart(6, "0")}_XX_webconnectivity_${i.toString(16).padStart(16, "0")}`;
+  it.measurement = { ...it.measurement, measurement_start_time: DAY_START };
+});
+console.log(`measurements: ${items.length} web_connectivity (looped), one day`);
 
-const rate = (n: number, s: number) => `${Math.round(n / s).toLocaleString("en")}/s`;
+const cpuSeconds = (from: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(from);
+  return (c.user + c.system) / 1e6;
+};
+const fmt = (r: number) => `${Math.round(r).toLocaleString("en")}/s`;
 
-// 1. Observations, ours, one core (this thread).
 function oursPass(loop: number): MeasurementObservations[] {
   const out: MeasurementObservations[] = [];
   items.forEach((it, i) => {
-    const r = observe(it.measurement, `${it.uid.slice(0, 15)}${String(loop * items.length + i).padStart(6, "0")}${it.uid.slice(21)}`);
+    const r = observe(it.measurement, `${it.uid.slice(0, 15)}${String((loop * items.length + i) % 1e6).padStart(6, "0")}${it.uid.slice(21)}`);
     if (r.kind === "ok") out.push(r.observations);
   });
   return out;
 }
-for (let i = 0; i < 30; i++) oursPass(0); // warm-up (JIT)
-let n = 0;
-let t0 = performance.now();
-while (performance.now() - t0 < SECONDS * 1000) {
-  oursPass(0);
-  n += items.length;
-}
-const oursS = (performance.now() - t0) / 1000;
-const oursRate = n / oursS;
-console.log(`observations, ours (TypeScript, 1 core): ${rate(n, oursS)}`);
 
-if (up) {
-  const passes = Math.max(1, Math.round((SECONDS * 150) / items.length)); // ~ SECONDS of Python at ~150/s
-  const u = benchUpstream(up, items, passes);
-  const upRate = u.measurements / u.seconds;
-  console.log(`observations, upstream (oonipipeline ${up.commit.slice(0, 7)}, Python, 1 core): ${rate(u.measurements, u.seconds)}`);
-  console.log(`ratio ours / upstream: ${(oursRate / upRate).toFixed(1)}×`);
+/** Runs `step` (one pass over the items) for SECONDS of CPU after a warm-up: measurements per CPU-second. */
+async function perCpuSecond(step: (loop: number) => Promise<number> | number): Promise<number> {
+  for (let i = 0; i < 20; i++) await step(i);
+  let n = 0;
+  let loop = 20;
+  const c0 = process.cpuUsage();
+  while (cpuSeconds(c0) < SECONDS) n += await step(loop++);
+  return n / cpuSeconds(c0);
 }
 
-// 1b. The same for the other tests upstream observes (their real measurements: the corpus's and
-// the snapshots' fixtures, test/support/nettest-fixtures.ts), ours and upstream's in this run.
+// The other tests upstream observes: their real measurements (the corpus's and the snapshots'
+// fixtures, test/support/nettest-fixtures.ts), transform only, ours and upstream's.
 {
   const others: HarnessItem[] = fixturesOf(new Set([...OBSERVED_TESTS].filter((t) => t !== "web_connectivity")))
     .fixtures.map((f, i) => ({ uid: `20240101000000.${String(i).padStart(6, "0")}_XX_other_${i.toString(16).padStart(16, "0")}`, bucket_date: "2024-01-01", measurement: f.measurement }))
     .filter((it) => observe(it.measurement, it.uid).kind === "ok");
   if (others.length > 0) {
-    for (let i = 0; i < 30; i++) for (const it of others) observe(it.measurement, it.uid);
-    let m = 0;
-    const t = performance.now();
-    while (performance.now() - t < SECONDS * 1000) {
+    const ours = await perCpuSecond(() => {
       for (const it of others) observe(it.measurement, it.uid);
-      m += others.length;
-    }
-    const s = (performance.now() - t) / 1000;
+      return others.length;
+    });
     const tests = new Set(others.map((it) => it.measurement.test_name)).size;
-    console.log(`other tests (${others.length} measurements of ${tests} tests), ours: ${rate(m, s)}`);
+    let line = `other tests (${others.length} measurements of ${tests} tests), transform: ours ${fmt(ours)}`;
     if (up) {
       const u = benchUpstream(up, others, Math.max(1, Math.round((SECONDS * 60) / others.length)));
-      console.log(`other tests, upstream: ${rate(u.measurements, u.seconds)}; ratio ${(m / s / (u.measurements / u.seconds)).toFixed(1)}×`);
+      const upRate = u.measurements / u.seconds;
+      line += `, upstream ${fmt(upRate)}, ratio ${(ours / upRate).toFixed(1)}×`;
     }
+    console.log(line);
   }
 }
+if (values["transform-only"]) {
+  const transform = await perCpuSecond((loop) => oursPass(loop).length);
+  console.log(`web_connectivity, transform: ours ${fmt(transform)}`);
+  process.exit(0);
+}
 
-if (values["transform-only"]) process.exit(0);
-
-// 2. Observation + analysis into embedded ClickHouse, per CPU-second of this process. Live traffic
-// is measured today: every measurement is stamped with one day here (the live writer runs one
-// analysis statement per day present in a batch, and the corpus spans 2017–2024).
-for (const it of items) it.measurement = { ...it.measurement, measurement_start_time: "2024-02-12 20:33:47" };
 const tmp = tempDir("bench-observations");
 const db = await openTempDb(tmp.dir);
+const rows: [string, string, number][] = [];
 try {
+  // Ours, transform only.
+  const transform = await perCpuSecond((loop) => oursPass(loop).length);
+  rows.push(["ours", "transform (TypeScript)", transform]);
+
+  // Ours, transform + analysis in-process (ground truth and fingerprints loaded once, as live).
+  const live = new LiveAnalysis(db);
+  let pending: MeasurementObservations[] = [];
+  const analysed = await perCpuSecond(async (loop) => {
+    pending.push(...oursPass(loop));
+    if (pending.length < BATCH) return 0;
+    const batch = pending;
+    pending = [];
+    const r = await live.analyse(batch);
+    r.commit();
+    return r.rows.length;
+  });
+  rows.push(["ours", "transform + analysis, in-process", analysed]);
+
+  // Ours, the live writer: transform + analysis + INSERT of obs_web, obs_web_ctrl, analysis rows.
   const writer = new ObservationWriter(db, null);
-  const total = Math.max(BATCH * 4, 2000);
   let done = 0;
   let loop = 1;
-  const cpu0 = process.cpuUsage();
-  t0 = performance.now();
-  let pending: MeasurementObservations[] = [];
-  while (done < total) {
+  pending = [];
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (done < INSERT_N) {
     pending.push(...oursPass(loop++));
-    while (pending.length >= BATCH || (done + pending.length >= total && pending.length > 0)) {
-      const batch = pending.slice(0, BATCH);
-      pending = pending.slice(BATCH);
-      await writer.write(batch);
-      done += batch.length;
-      if (done >= total) break;
-    }
+    if (pending.length < BATCH && done + pending.length < INSERT_N) continue;
+    await writer.write(pending);
+    done += pending.length;
+    pending = [];
   }
+  const cpu = cpuSeconds(c0);
   const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuS = (cpu.user + cpu.system) / 1e6;
-  const [rows] = await queryRows<{ n: string }>(db, "SELECT count() AS n FROM analysis_web_measurement FINAL");
-  console.log(
-    `observation + analysis (batches of ${BATCH}, embedded chDB in this process): ${done.toLocaleString("en")} measurements, ` +
-      `${Number(rows!.n).toLocaleString("en")} analysis rows; ${rate(done, wall)} wall, ${rate(done, cpuS)} per CPU-second (${(cpuS / wall).toFixed(1)} cores busy)`,
-  );
-  // The batch-mode rebuild of the same rows (analysis reprocess), for comparison.
+  const [stored] = await queryRows<{ n: string }>(db, "SELECT count() AS n FROM analysis_web_measurement FINAL");
+  rows.push(["ours", `transform + analysis + INSERT (embedded chDB, batches of ${BATCH})`, done / cpu]);
+  const notes = [
+    `INSERT run: ${done.toLocaleString("en")} measurements, ${Number(stored!.n).toLocaleString("en")} analysis rows stored, ${fmt(done / wall)} wall (${(cpu / wall).toFixed(1)} cores busy; the machine is shared)`,
+  ];
+
+  let combined: number | null = null;
+  if (up) {
+    const passes = Math.max(1, Math.round((SECONDS * 150) / items.length)); // ~ SECONDS of Python at ~150/s
+    const u = benchUpstream(up, items, passes, Math.max(1, Math.round(2000 / items.length)));
+    const t = u.measurements / u.cpu_seconds;
+    const a = u.analysis_measurements! / u.analysis_cpu_seconds!;
+    combined = 1 / (1 / t + 1 / a);
+    const ins = u.analysis_measurements! / u.insert_cpu_seconds!;
+    const withInsert = 1 / (1 / t + 1 / ins + 1 / a);
+    rows.push([`upstream ${up.commit.slice(0, 7)}`, "transformer (Python)", t]);
+    rows.push([`upstream ${up.commit.slice(0, 7)}`, `analysis (SQL on chdb, ${u.analysis_measurements!.toLocaleString("en")} measurements)`, a]);
+    rows.push([`upstream ${up.commit.slice(0, 7)}`, "transformer + analysis, one core", combined]);
+    rows.push([`upstream ${up.commit.slice(0, 7)}`, "transformer + INSERT (JSONEachRow into chdb) + analysis", withInsert]);
+    notes.push(
+      `ratios: ours transform + analysis / upstream transformer + analysis ${(analysed / combined).toFixed(1)}× (goal ≥ 10×); ` +
+        `ours + INSERT / upstream + INSERT ${(done / cpu / withInsert).toFixed(1)}×; ours + INSERT / upstream transformer + analysis ${(done / cpu / combined).toFixed(1)}×; ` +
+        `transform alone ${(transform / t).toFixed(1)}×`,
+    );
+  }
+  console.log("\nmeasurements per CPU-second (one core):");
+  for (const [who, what, r] of rows) console.log(`  ${who.padEnd(17)} ${what.padEnd(62)} ${fmt(r).padStart(9)}`);
+  for (const n of notes) console.log(n);
+
+  // The batch-mode rebuild of the same rows (analysis reprocess, SQL), for comparison.
   const t = performance.now();
-  for (const w of dayWindows(["2024-02-12 20:33:47.000"])) await runWebAnalysis(db, { since: w.since, until: w.until });
-  console.log(`analysis reprocess of that day (${done.toLocaleString("en")} measurements): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  for (const w of dayWindows([`${DAY_START}.000`])) await runWebAnalysis(db, { since: w.since, until: w.until });
+  console.log(`analysis reprocess (SQL) of that day, ${done.toLocaleString("en")} measurements: ${((performance.now() - t) / 1000).toFixed(1)} s wall`);
 } finally {
   await db.close();
 }

@@ -117,7 +117,22 @@ export function observeUpstream(up: UpstreamPipeline, items: HarnessItem[]): Ups
   return runHarness(up, items, ["--observations-only"]) as UpstreamResult;
 }
 
-/** Upstream's transformation alone, `passes` times over the items: measurements per second. */
-export function benchUpstream(up: UpstreamPipeline, items: HarnessItem[], passes: number): { measurements: number; seconds: number } {
-  return runHarness(up, items, ["--bench", String(passes)]) as { measurements: number; seconds: number };
+export interface UpstreamBench {
+  /** Transformation: measurements, wall and CPU seconds (one Python process: one core). */
+  measurements: number;
+  seconds: number;
+  cpu_seconds: number;
+  /** With `analysisCopies`: upstream's analysis statement over that many copies of the observations. */
+  analysis_measurements?: number;
+  analysis_cpu_seconds?: number;
+  /** Storing those copies' observation rows in chdb first (JSONEachRow, as the harness does). */
+  insert_cpu_seconds?: number;
+}
+
+/**
+ * Upstream's transformation, `passes` times over the items; with `analysisCopies`, also its
+ * analysis (write_analysis_web_fuzzy_logic on chdb) over that many copies of the observations.
+ */
+export function benchUpstream(up: UpstreamPipeline, items: HarnessItem[], passes: number, analysisCopies = 0): UpstreamBench {
+  return runHarness(up, items, ["--bench", String(passes), ...(analysisCopies > 0 ? ["--bench-analysis", String(analysisCopies)] : [])]) as UpstreamBench;
 }

@@ -3,15 +3,13 @@ import type { Logger } from "../logger";
 import { queryRows } from "../db/clickhouse";
 import { dayWindows, runWebAnalysis } from "./store";
 
-// The live web analysis, one step behind the observations. The fastpath's sink writes observation
-// rows with its batches (cheap INSERTs); this follower analyses what was written since its last run
-// in one statement per day present (the analysis statement has a fixed cost of a few hundred ms on
-// embedded ClickHouse, so coalescing many sink batches into one run is what keeps up). One run at a
-// time; a failed run keeps its measurements and is retried with backoff.
-//
-// Nothing here has to be durable: the analysis is derived from obs_web. After a restart (or when the
-// queue overflowed) `catchUp` finds the measurements received in the last two days that have
-// observations but no analysis row; the daily `analysis` timer job rebuilds whole days anyway.
+// Catch-up for the web analysis, with the SQL statement (query.ts). The live analysis is computed
+// in-process by the writer and stored with the observations (live.ts); what this follower still
+// does: a few seconds after start, `catchUp` finds the measurements received in the last two days
+// that have observations but no analysis row (a process stopped between the INSERTs, or rows
+// written by an older version) and analyses them in coalesced runs, one at a time, retried with
+// backoff. Nothing here has to be durable: the analysis is derived from obs_web, and the daily
+// `analysis` timer job rebuilds whole days anyway.
 
 export interface FollowerOptions {
   /** Pause between runs while there is work (default 500 ms). */

@@ -1,34 +1,41 @@
 import type { Database } from "../db/clickhouse";
-import type { AnalysisFollower } from "../analysis/follower";
-import { dayWindows, runWebAnalysis } from "../analysis/store";
+import { LiveAnalysis } from "../analysis/live";
+import { insertTabSeparated } from "../db/tab-separated";
+import { ANALYSIS_COLUMNS } from "../analysis/table";
 import { enrichObservations, type IpLookup } from "./enrich";
 import { OBS_HTTP_MIDDLEBOX_COLUMNS, OBS_WEB_COLUMNS, OBS_WEB_CTRL_COLUMNS } from "./columns";
 import { chTime, type MeasurementObservations } from "./rows";
 
-// Writes a batch of measurements' observations, then has them analysed. Called by the fastpath's
+// Writes a batch of measurements' observations and their web analysis. Called by the fastpath's
 // row sink before it inserts the batch's fastpath rows (fastpath/pipeline/store.ts), so observations
-// share the fastpath's batching, retries and backpressure, and "scored" implies "observed": a
-// failure fails the batch and the whole batch is retried (harmless: the tables are
-// ReplacingMergeTrees keyed by measurement, reads use FINAL). The analysis is handed to the live
-// pipeline's AnalysisFollower (coalesced, a step behind); without one (CLI reprocessing) it runs
-// here, per batch.
+// and analysis share the fastpath's batching, retries and backpressure, and "scored" implies
+// "observed and analysed": a failure fails the batch and the whole batch is retried (harmless: the
+// tables are ReplacingMergeTrees keyed by measurement, reads use FINAL). The analysis is computed
+// here, in-process, from the rows just built (analysis/live.ts): ClickHouse only receives INSERTs.
 
 const WEB_NAMES = OBS_WEB_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const CTRL_NAMES = OBS_WEB_CTRL_COLUMNS.map(([n]) => n) as [string, ...string[]];
+const ANALYSIS_NAMES = ANALYSIS_COLUMNS.map(([n]) => n) as [string, ...string[]];
 const MIDDLEBOX_NAMES = OBS_HTTP_MIDDLEBOX_COLUMNS.map(([n]) => n) as [string, ...string[]];
 
-/** Rows as arrays in column order: ClickHouse parses these about twice as fast as JSON objects. */
+/**
+ * Rows as arrays in column order, for the middlebox table: its few rows (two tests, one row per
+ * measurement) do not need the TabSeparated path the web rows take.
+ */
 async function insertCompact(db: Database, table: string, columns: [string, ...string[]], rows: readonly object[]): Promise<void> {
   const values = rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]));
   await db.client.insert({ table, values, columns, format: "JSONCompactEachRow" });
 }
 
 export class ObservationWriter {
+  private readonly analysis: LiveAnalysis;
+
   constructor(
     private readonly db: Database,
     private readonly geo: IpLookup | null,
-    private readonly follower: AnalysisFollower | null = null,
-  ) {}
+  ) {
+    this.analysis = new LiveAnalysis(db);
+  }
 
   async write(batch: readonly MeasurementObservations[]): Promise<void> {
     const middlebox = batch.filter((o) => o.middlebox.length > 0).flatMap((o) => {
@@ -50,21 +57,14 @@ export class ObservationWriter {
     }
     const web = withRows.flatMap((o) => o.web);
     const ctrl = withRows.flatMap((o) => o.ctrl);
-    // Control rows first: the analysis of this batch reads them as ground truth.
-    if (ctrl.length > 0) await insertCompact(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
-    if (web.length > 0) await insertCompact(this.db, "obs_web", WEB_NAMES, web);
-
-    // Only web_connectivity has a web analysis (upstream's, too); the other tests' obs_web rows are served as they are.
-    const analysed = withRows.filter((o) => o.web.length > 0 && o.web[0]!.test_name === "web_connectivity");
-    if (analysed.length === 0) return;
-    if (this.follower) {
-      this.follower.enqueue(analysed.map((o) => ({ uid: o.measurement_uid, reportId: o.web[0]!.report_id, startTime: o.web[0]!.measurement_start_time })));
-      return;
-    }
-    const uids = analysed.map((o) => o.measurement_uid);
-    const reports = [...new Set(analysed.map((o) => o.web[0]!.report_id))];
-    for (const w of dayWindows(analysed.map((o) => o.web[0]!.measurement_start_time))) {
-      await runWebAnalysis(this.db, { since: w.since, until: w.until, reports, uids });
-    }
+    // Only web_connectivity has a web analysis (upstream's, too); the other tests' obs_web rows are
+    // served as they are. Control rows exist only for web_connectivity.
+    const analysed = await this.analysis.analyse(
+      withRows.filter((o) => o.ctrl.length > 0 || o.web[0]?.test_name === "web_connectivity"),
+    );
+    if (ctrl.length > 0) await insertTabSeparated(this.db, "obs_web_ctrl", CTRL_NAMES, ctrl);
+    if (web.length > 0) await insertTabSeparated(this.db, "obs_web", WEB_NAMES, web);
+    if (analysed.rows.length > 0) await insertTabSeparated(this.db, "analysis_web_measurement", ANALYSIS_NAMES, analysed.rows);
+    analysed.commit();
   }
 }

@@ -7,6 +7,7 @@ import { dayWindows, runWebAnalysis } from "../../../origin/src/analysis/store";
 import { ANALYSIS_COLUMNS } from "../../../origin/src/analysis/table";
 import { observe, type MeasurementObservations } from "../../../origin/src/observations";
 import { chTime } from "../../../origin/src/observations/rows";
+import { ObservationWriter } from "../../../origin/src/observations/writer";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
 import { fixturesOf } from "../../support/nettest-fixtures";
 import { prepareUpstream, runUpstream, unavailable, type HarnessItem, type UpstreamResult } from "../../support/upstream-pipeline";
@@ -175,13 +176,8 @@ suite("observations and analysis: conformance with upstream's pipeline (ooni/dat
     expect(t.rows).toBeGreaterThan(200);
   });
 
-  it("analysis_web_measurement rows agree field by field (the daily batch over the same observations)", async () => {
-    const mine = [...ours.values()].filter((o): o is MeasurementObservations => typeof o !== "string");
-    const web = mine.flatMap((o) => o.web);
-    const ctrl = mine.flatMap((o) => o.ctrl);
-    await db.client.insert({ table: "obs_web_ctrl", values: ctrl, format: "JSONEachRow" });
-    await db.client.insert({ table: "obs_web", values: web, format: "JSONEachRow" });
-    for (const w of dayWindows([...new Set(web.map((r) => r.measurement_start_time))])) await runWebAnalysis(db, { since: w.since, until: w.until });
+  /** Our analysis rows as stored, compared with upstream's. */
+  async function compareAnalysis(what: string) {
     const rows = await queryRows<Record<string, unknown>>(db, `SELECT ${ANALYSIS_COLUMNS.map(([n]) => n).join(", ")} FROM analysis_web_measurement FINAL`);
     const theirs = new Map(upstream.analysis.map((r) => [r.measurement_uid as string, r]));
     const t: Tally = { rows: 0, fields: 0, deviations: {}, mismatches: [] };
@@ -196,9 +192,37 @@ suite("observations and analysis: conformance with upstream's pipeline (ooni/dat
     }
     for (const uid of theirs.keys()) if (!seen.has(uid)) t.mismatches.push(`${uid}: analysis row only upstream`);
     console.log(
-      `analysis: ${t.rows} rows, ${t.fields} fields compared; deviations by design: ${JSON.stringify(t.deviations)}; unexplained: ${t.mismatches.length}`,
+      `analysis (${what}): ${t.rows} rows, ${t.fields} fields compared; deviations by design: ${JSON.stringify(t.deviations)}; unexplained: ${t.mismatches.length}`,
     );
     expect(t.mismatches.slice(0, 30)).toEqual([]);
     expect(t.rows).toBeGreaterThan(50);
+  }
+
+  it("analysis_web_measurement rows agree field by field (SQL, the daily batch over the same observations: `analysis reprocess`)", async () => {
+    const mine = [...ours.values()].filter((o): o is MeasurementObservations => typeof o !== "string");
+    const web = mine.flatMap((o) => o.web);
+    const ctrl = mine.flatMap((o) => o.ctrl);
+    await db.client.insert({ table: "obs_web_ctrl", values: ctrl, format: "JSONEachRow" });
+    await db.client.insert({ table: "obs_web", values: web, format: "JSONEachRow" });
+    for (const w of dayWindows([...new Set(web.map((r) => r.measurement_start_time))])) await runWebAnalysis(db, { since: w.since, until: w.until });
+    await compareAnalysis("SQL reprocess");
+  });
+
+  it("analysis_web_measurement rows agree field by field (in-process TypeScript, the live writer, all measurements in one batch)", async () => {
+    // The observation rows as inserted above (JSONEachRow); the writer inserts TabSeparated.
+    const stored = async () =>
+      Promise.all(
+        ["obs_web", "obs_web_ctrl"].map((t) =>
+          queryRows<Record<string, unknown>>(db, `SELECT * EXCEPT created_at FROM ${t} FINAL ORDER BY measurement_uid, observation_idx, hostname, ip, port, dns_failure`),
+        ),
+      );
+    const asJson = await stored();
+    for (const table of ["obs_web", "obs_web_ctrl", "analysis_web_measurement"]) await db.client.command({ query: `TRUNCATE TABLE ${table}` });
+    const mine = [...ours.values()].filter((o): o is MeasurementObservations => typeof o !== "string");
+    await new ObservationWriter(db, null).write(mine);
+    await compareAnalysis("TypeScript live");
+    const asTsv = await stored();
+    expect(asTsv[0]!.length).toBeGreaterThan(300);
+    expect(asTsv).toEqual(asJson);
   });
 });

@@ -67,8 +67,8 @@ export interface FastpathDeps {
 
 /** Starts consuming the spool. Returns at once: fingerprints load and the scan run in the background. */
 export function startFastpath({ config, db, spool, log, geoip = null }: FastpathDeps): FastpathPipeline {
-  // The live web analysis follows the observations the sink writes (analysis/follower.ts); it
-  // first catches up on what a previous run left unanalysed.
+  // The web analysis is computed by the writer with each batch (analysis/live.ts); the follower
+  // catches up on observations a previous run left unanalysed (analysis/follower.ts).
   const follower = new AnalysisFollower(db, { log });
   // A few seconds in, not at once: a start is busy enough (and a start followed by a stop needs none).
   let catchingUp: Promise<unknown> = Promise.resolve();
@@ -78,7 +78,7 @@ export function startFastpath({ config, db, spool, log, geoip = null }: Fastpath
       .catch((err: unknown) => log.warn({ err }, "analysis catch-up scan failed; the daily analysis job covers it"));
   }, 5_000);
   catchUpTimer.unref();
-  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip, follower));
+  const store = new FastpathStore(db, config.faultClickhouseDownFile, new ObservationWriter(db, geoip));
   if (config.faultClickhouseDownFile) {
     log.warn({ file: config.faultClickhouseDownFile }, "FASTPATH_TEST_FAULT_CLICKHOUSE_DOWN_FILE is set: test fault injector active");
   }

@@ -13,7 +13,7 @@ functions called as they are:
 The IP metadata database (netinfodb) is replaced by one that knows no address: the origin's GeoIP
 is not part of the comparison.
 
-usage: run_upstream_pipeline.py SNAPSHOT_DIR INPUT_JSON OUTPUT_JSON [--bench N | --observations-only]
+usage: run_upstream_pipeline.py SNAPSHOT_DIR INPUT_JSON OUTPUT_JSON [--bench N [--bench-analysis COPIES] | --observations-only]
   INPUT_JSON: [{"uid": ..., "bucket_date": "YYYY-MM-DD", "measurement": {...}}, ...]
 """
 
@@ -116,9 +116,9 @@ class ChdbConnection:
         return self.session.query(query)
 
 
-def analyse(observed):
+def analysis_session(observed):
+    """A chdb session with upstream's tables and these observation rows; the days they cover."""
     from chdb import session as chs
-    from oonipipeline.analysis.web_analysis import write_analysis_web_fuzzy_logic
     from oonipipeline.db.create_tables import make_create_queries
 
     tmp = tempfile.mkdtemp(prefix="upstream-pipeline-")
@@ -134,14 +134,43 @@ def analyse(observed):
         if rows:
             lines = "\n".join(json.dumps(r) for r in rows)
             sess.query(f"INSERT INTO {name} FORMAT JSONEachRow\n{lines}")
+    return sess, days
+
+
+def run_analysis(sess, days):
+    from oonipipeline.analysis.web_analysis import write_analysis_web_fuzzy_logic
+
     db = ChdbConnection(sess)
     # The daily batch: (day, next day] for every day with observations, all countries.
     for day in sorted(days):
         start = datetime.strptime(day, "%Y-%m-%d")
         write_analysis_web_fuzzy_logic(db=db, start_time=start, end_time=start + timedelta(days=1), probe_cc=[])
+
+
+def analyse(observed):
+    sess, days = analysis_session(observed)
+    run_analysis(sess, days)
     res = sess.query("SELECT * FROM analysis_web_measurement FINAL FORMAT JSONEachRow")
     text = res.bytes().decode() if hasattr(res, "bytes") else str(res)
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def bench_analysis(observed, copies):
+    """Upstream's analysis statement over `copies` copies of the observations (distinct uids): CPU
+    seconds of this process (chdb runs in it), the observation rows already stored; and the CPU
+    seconds of storing them (JSONEachRow into chdb, as this harness does)."""
+    many = {}
+    for k in range(copies):
+        for uid, o in observed.items():
+            if "error" in o:
+                continue
+            many[f"{uid}.{k}"] = {t: [dict(r, measurement_uid=f"{uid}.{k}") for r in o[t]] for t in ("web", "ctrl")}
+    c0 = time.process_time()
+    sess, days = analysis_session(many)
+    c1 = time.process_time()
+    run_analysis(sess, days)
+    c2 = time.process_time()
+    return sum(1 for o in many.values() if o["web"]), c2 - c1, c1 - c0
 
 
 def main():
@@ -150,15 +179,21 @@ def main():
     with open(input_path) as f:
         items = json.load(f)
     if "--bench" in sys.argv:
-        # Observations only, as many passes as asked: measurements per second of one process.
+        # Transformation: measurements per CPU-second of one process (Python: one core).
         passes = int(sys.argv[sys.argv.index("--bench") + 1])
-        observe(items)  # warm-up (imports, first-call costs)
+        observed = observe(items)  # warm-up (imports, first-call costs)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for _ in range(passes):
             observe(items)
-        elapsed = time.perf_counter() - t0
+        out = {"measurements": len(items) * passes, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
+        if "--bench-analysis" in sys.argv:
+            copies = int(sys.argv[sys.argv.index("--bench-analysis") + 1])
+            run_analysis(*analysis_session(observed))  # warm-up
+            n, cpu, insert_cpu = bench_analysis(observed, copies)
+            out.update({"analysis_measurements": n, "analysis_cpu_seconds": cpu, "insert_cpu_seconds": insert_cpu})
         with open(output_path, "w") as f:
-            json.dump({"measurements": len(items) * passes, "seconds": elapsed}, f)
+            json.dump(out, f)
         return
     observed = observe(items)
     # --observations-only: the tests without a web analysis need no ClickHouse session.
