@@ -22,6 +22,12 @@ import { startOohelperd } from "../../test/interop/support/oohelperd";
 import { buildTestHelper, TESTHELPER_NODE_FLAGS } from "../../scripts/build-testhelper";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/**
+ * Both helpers are warmed up before the first level (4 concurrent clients): a helper runs for days,
+ * and without this ours would spend its first level's seconds in V8's optimising compiler — Go has
+ * no such phase. Each level has its own 1 s warm-up on top.
+ */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const LEVELS = (process.env.BENCH_LEVELS ?? "1,16,64").split(",").map(Number);
 const repoRoot = path.resolve(import.meta.dirname, "../..");
 
@@ -157,12 +163,15 @@ const controlRequest = JSON.stringify({
 });
 const theirs = await startOohelperd(bins.oohelperd, { systemResolver: true, loopbackIsPublic: true });
 const ours = await startOurs();
-console.log(`bench/testhelper: ${SECONDS} s per level, levels ${LEVELS.join("/")}, target http://localhost:${target.port}/ (probe-cli ${bins.version})`);
+console.log(`bench/testhelper: ${WARMUP_SECONDS} s warm-up, ${SECONDS} s per level, levels ${LEVELS.join("/")}, target http://localhost:${target.port}/ (probe-cli ${bins.version})`);
 console.log(`RSS when idle after start: ours ${rssMb(ours.child.pid!).now.toFixed(0)} MB, oohelperd ${rssMb(theirs.child.pid!).now.toFixed(0)} MB`);
 console.log(`| concurrency | helper | req/s | p50 ms | p99 ms | CPU ms/req | peak RSS MB | errors |`);
 console.log(`|---|---|---|---|---|---|---|---|`);
 const ratios: string[] = [];
 try {
+  if (WARMUP_SECONDS > 0) {
+    for (const [url, pid] of [[theirs.url, theirs.child.pid!], [ours.url, ours.child.pid!]] as const) await load(url, pid, 4, WARMUP_SECONDS, controlRequest);
+  }
   for (const c of LEVELS) {
     // Alternate who goes first per level so neither always meets a warmer machine.
     const order = c % 2 === 0 ? (["oohelperd", "ours"] as const) : (["ours", "oohelperd"] as const);
