@@ -17,13 +17,13 @@ export const TESTHELPER_BUNDLE = path.join(repoRoot, "dist/testhelper/main.mjs")
  * Node flags the bundle runs with: keep in step with package.json's "testhelper" script and
  * deploy/systemd/ooni-edge-testhelper.service (the bench uses these). Measured over 5,000 sequential
  * answers (docs/testhelper.md#performance), peak RSS: 114 MB with V8's defaults; 2 MB semi-spaces
- * (V8: 16 MB) 93–102 MB; and letting the old generation grow by 50 % between full collections
- * rather than V8's dynamic factor (up to 4×; live data is ≈ 11 MB) 79–80 MB — at no CPU cost we
- * could measure. 1 MB semi-spaces or --optimize-for-size saved no more and cost CPU per request.
+ * (V8: 16 MB) 93–102 MB; letting the old generation grow by 50 % between full collections rather
+ * than V8's dynamic factor (up to 4×; live data is ≈ 11 MB) 79–81 MB; one V8 background thread
+ * instead of one per core (the helper has one event loop to serve) 75 MB — at no CPU cost we could
+ * measure. 1 MB semi-spaces or --optimize-for-size saved no more and cost CPU per answer.
  */
-export const TESTHELPER_NODE_FLAGS: string[] = ["--max-semi-space-size=2", "--heap-growing-percent=50"];
+export const TESTHELPER_NODE_FLAGS: string[] = ["--max-semi-space-size=2", "--heap-growing-percent=50", "--v8-pool-size=1"];
 
-/** Writes the bundle; returns its path and the source files that went into it (repo-relative). */
 export async function buildTestHelper(): Promise<string> {
   return (await buildTestHelperWithInputs()).bundle;
 }

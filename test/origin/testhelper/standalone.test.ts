@@ -2,6 +2,7 @@
 // scripts/build-testhelper.ts and run by plain node with TESTHELPER_NODE_FLAGS. It must answer
 // exactly what the in-process helper answers, and must not drag the origin into its bundle.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestHelperWithInputs, TESTHELPER_NODE_FLAGS } from "../../../scripts/build-testhelper";
@@ -59,6 +60,13 @@ describe("standalone test helper (dist/testhelper/main.mjs)", () => {
       /node_modules\/(chdb|@clickhouse|hono|@hono|undici|lmdb|tsx)\/|origin\/src\/(config|app|server|db\/)|origin\/src\/testhelper\/app\.ts/.test(i),
     );
     expect(heavy).toEqual([]);
+  });
+
+  it("runs with the same node flags from npm run testhelper, the systemd unit and the bench", () => {
+    const flags = TESTHELPER_NODE_FLAGS.join(" ");
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.testhelper).toContain(`node ${flags} dist/testhelper/main.mjs`);
+    expect(readFileSync("deploy/systemd/ooni-edge-testhelper.service", "utf8")).toContain(`/usr/bin/node ${flags} dist/testhelper/main.mjs serve`);
   });
 
   it("says hello on GET", async () => {
