@@ -6,11 +6,16 @@
 // peak RSS of each helper, failed answers, and ours ÷ oohelperd. Ours runs as deployed: the lean
 // entry bundled by `npm run build`, plain node (see startOurs for the knobs).
 //
-//   node --import tsx bench/testhelper/run.ts            # 10 s per level
-//   BENCH_SECONDS=30 node --import tsx bench/testhelper/run.ts
+//   node --import tsx bench/testhelper/run.ts            # 5 s warm-up, 10 s per level
+//   BENCH_SECONDS=30 BENCH_LEVELS=1,16 BENCH_WARMUP_SECONDS=5 node --import tsx bench/testhelper/run.ts
+//   BENCH_NODE_FLAGS="--max-semi-space-size=1" …   # other node flags for ours ("" for none)
+//   BENCH_OURS=tsx …                              # ours under tsx instead of the bundle
+//   BENCH_LOG_LEVEL=debug …                       # ours' LOG_LEVEL (default info, as deployed)
 //
 // Loopback only. oohelperd runs with the interop patches on (system resolver; loopback counted as
-// public, else it would refuse the local target), ours with its tests-only allowLoopback option.
+// public, else it would refuse the local target), ours with OONI_EDGE_TESTHELPER_ALLOW_LOOPBACK=1
+// (its tests-only switch). Both with their production load shedding (503 past 25 in flight).
+// Run it under `flock /tmp/interop.lock` when others on the machine run the interop suite.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
