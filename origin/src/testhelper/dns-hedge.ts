@@ -27,6 +27,13 @@ export function outstandingLookups(): number {
 /** Pause before retrying after every attempt out has failed transiently. */
 const RETRY_PAUSE_MS = 250;
 
+/**
+ * Why attempts still out are told to stop once the lookup has settled. Nobody reads it (the answer is
+ * already given); one shared reason spares every lookup the DOMException, stack trace included, that
+ * a bare abort() builds.
+ */
+const SETTLED = new OoniFailure(FAILURE.interrupted, "resolve");
+
 /** Answers that are the truth about the name: asking again would only repeat them. */
 const DEFINITIVE = new Set(["ENOTFOUND", "ENODATA", "EAI_NODATA", "EAI_NONAME"]);
 
@@ -60,7 +67,7 @@ export function hedgedLookup(resolver: Resolver, domain: string, signal: AbortSi
       settled = true;
       for (const t of timers) clearTimeout(t);
       signal.removeEventListener("abort", onAbort);
-      ac.abort();
+      ac.abort(SETTLED);
       fn();
     };
     const onAbort = () => finish(() => reject(signal.reason));
