@@ -93,7 +93,9 @@ const getSessionRoute = createRoute({
   path: "/api/v2/ooniauth/user-session",
   tags: ["accounts"],
   summary: "Who the bearer is (ooniauth v2); logged out is an answer, not an error",
-  security: [{ bearerAuth: [] }, {}],
+  // No security requirement declared, as account_metadata: the bearer is optional and a missing
+  // or invalid one is the logged-out answer (200), never a refusal.
+  description: "The bearer is optional: without one (or with an invalid or expunged one) the answer is logged out.",
   responses: {
     200: { description: "Session, or the logged-out answer (is_logged_in false)", content: { "application/json": { schema: UserSession } } },
     503: err("The session check cannot be made (database unavailable)"),
