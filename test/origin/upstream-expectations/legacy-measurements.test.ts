@@ -8,7 +8,7 @@ import { startUpstream, type Upstream } from "./support";
 // routes and scored (bodies in the spool, so raw_measurement / measurement/{uid} / full=true have
 // something to return byte for byte), and fastpath rows written here for the search filters, on
 // 2021-07-09 as upstream's fixture. Upstream's rate-limit tests are in legacy-ratelimit.test.ts.
-// Not ported: the 23 tests marked proddb-only, WIP, "DROP" or "legacy" upstream (files listing
+// Not ported: the 24 tests marked proddb-only, WIP, "DROP" or "legacy" upstream (files listing
 // and download, bug_355/142/278, duplicate_in_fp, meek, external_order_by, slow_domain_*).
 
 let u: Upstream;
