@@ -11,6 +11,7 @@ import { jsonError } from "./http/errors";
 import { healthRoutes } from "./routes/health";
 import type { Services } from "./services";
 import { authRoutes } from "./auth/routes";
+import { authV2Routes } from "./auth/v2/routes";
 import { redactPath } from "./auth/redact";
 import { quotaMiddleware, quotaRoutes } from "./quotas";
 import { aggregationRoutes } from "./aggregation/route";
@@ -72,6 +73,7 @@ export function createApp(services: Services) {
   // Route modules: each is a router built with createRouter() (http/router.ts) and mounted at "/".
   app.route("/", healthRoutes());
   app.route("/", authRoutes());
+  app.route("/", authV2Routes());
   app.route("/", quotaRoutes());
   app.route("/", aggregationRoutes());
   app.route("/", pipelineApiRoutes());

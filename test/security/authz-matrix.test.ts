@@ -206,6 +206,15 @@ const ROWS: Row[] = [
     request: () => ({ path: "/api/v1/user_register", body: { email_address: throwaway(), redirect_to: "https://explorer.ooni.org/" } }),
     expect: { anon: 200, user: 200, admin: 200 },
   },
+  // ooniauth v2 (the OONI Run app): asking for a link is public; a session is refreshed only with
+  // one; "who am I" answers logged out rather than 401, as upstream.
+  {
+    op: "POST /api/v2/ooniauth/user-login",
+    request: () => ({ path: "/api/v2/ooniauth/user-login", body: { email_address: throwaway(), redirect_to: "https://run.ooni.org/en" } }),
+    expect: { anon: 200, user: 200, admin: 200 },
+  },
+  { op: "POST /api/v2/ooniauth/user-session", request: () => ({ path: "/api/v2/ooniauth/user-session" }), expect: { anon: 401, user: 200, admin: 200 } },
+  { op: "GET /api/v2/ooniauth/user-session", request: () => ({ path: "/api/v2/ooniauth/user-session" }), expect: { anon: 200, user: 200, admin: 200 } },
 ];
 
 // Probe services: public by design (probes are anonymous), covered by the probe contract tests.

@@ -3,9 +3,8 @@ import type { AppEnv } from "../app-env";
 import { fail } from "./respond";
 import { createRouter } from "../http/router";
 import { jsonBodyLimit } from "../http/body-limit";
-import { MailRejectedError, MailUnavailableError } from "../mail";
 import { EmailAddress } from "./account-id";
-import { loginEmail, loginUrl } from "./login-email";
+import { claimLoginLink, refreshSession, sendLoginLink, type Refusal } from "./login-flow";
 import { expungeCheck, requireRole, sessionOf } from "./middleware";
 import { ROLES } from "./tokens";
 import type { Context } from "hono";
@@ -158,6 +157,12 @@ const expungeRoute = createRoute({
   },
 });
 
+/** A refused link request: 400 (with the parameter when one is at fault) or 503. */
+function refuse(c: Context<AppEnv>, r: Refusal) {
+  if (r.status === 503) return fail(c, 503, r.error);
+  return fail(c, 400, r.error, r.parameter ? { parameter: r.parameter, in: "json" } : {});
+}
+
 function noStore(c: Context<AppEnv>) {
   c.header("Cache-Control", "no-store");
 }
@@ -170,70 +175,22 @@ export function authRoutes() {
   // always in it.
   app.openapi(registerRoute, async (c) => {
     const { email_address: email, redirect_to: redirectTo } = c.req.valid("json");
-    const { auth, mailer, log } = c.get("services");
-    const origin = auth.loginOrigin(redirectTo);
-    if (!origin) {
-      return fail(c, 400, "invalid redirect_to: not on an allowed login site", { parameter: "redirect_to", in: "json" });
-    }
-    const accountId = auth.hasher.accountId(email);
-    // The link is checked against the expunge threshold at login; one asked for after an expunge
-    // in the same second must still work.
-    let threshold: number;
-    try {
-      threshold = (await auth.store.state(accountId)).expungeThreshold;
-    } catch {
-      return fail(c, 503, "Authentication temporarily unavailable");
-    }
-    const token = await auth.tokens.registerToken(accountId, redirectTo, email, threshold);
-    try {
-      await mailer.send(loginEmail(email, loginUrl(origin, token)));
-    } catch (e) {
-      if (e instanceof MailRejectedError) return fail(c, 400, "Unable to send the email");
-      // Only an error code is logged: relay replies and composer errors can quote the address.
-      const code = e instanceof MailUnavailableError ? e.code : ((e as NodeJS.ErrnoException).code ?? (e as Error).name);
-      log.error({ req_id: c.get("requestId"), mailer: mailer.description, code }, "login email not sent");
-      return fail(c, 503, "Unable to send the email");
-    }
-    log.info({ req_id: c.get("requestId"), account_id: accountId }, "login link sent");
+    const sent = await sendLoginLink(c, email, redirectTo);
+    if (!sent.ok) return refuse(c, sent);
     noStore(c);
     return c.json({ msg: "ok" as const }, 200);
   });
 
   app.openapi(loginRoute, async (c) => {
-    const { auth } = c.get("services");
-    const check = await auth.tokens.verifyRegisterToken(c.req.valid("query").k);
-    if (!check.ok) return fail(c, 401, check.error);
-    const state = await auth.loginState(check.accountId);
-    // A link emailed before set_session_expunge (or a role change) is as dead as the sessions were.
-    if (check.issuedAt < state.expungeThreshold) return fail(c, 401, "Invalid credentials");
-    // Single use: a link found later in a mailbox, a log or a browser history logs nobody in.
-    if (!(await auth.store.claimLoginLink(check.linkId, check.accountId, check.expiresAt))) {
-      return fail(c, 401, "Login link already used");
-    }
-    const bearer = await auth.tokens.sessionToken({
-      accountId: check.accountId,
-      role: state.role ?? "user",
-      issuedAt: state.expungeThreshold,
-      emailAddress: check.emailAddress,
-    });
-    c.get("services").log.info({ req_id: c.get("requestId"), account_id: check.accountId }, "user logged in");
+    const s = await claimLoginLink(c, c.req.valid("query").k);
+    if (!s.ok) return fail(c, 401, s.error);
     noStore(c);
     // Explorer keeps email_address from this answer and sends it back with findings it creates.
-    return c.json({ bearer, redirect_to: check.redirectTo, email_address: check.emailAddress ?? "" }, 200);
+    return c.json({ bearer: s.bearer, redirect_to: s.redirectTo, email_address: s.emailAddress }, 200);
   });
 
   app.openapi(refreshRoute, async (c) => {
-    const { auth } = c.get("services");
-    const s = c.get("account");
-    // The role is read again: a role taken away in configuration does not survive a refresh.
-    const state = await auth.loginState(s.accountId);
-    const bearer = await auth.tokens.sessionToken({
-      accountId: s.accountId,
-      role: state.role ?? "user",
-      loginTime: s.loginTime,
-      issuedAt: state.expungeThreshold,
-      emailAddress: s.emailAddress,
-    });
+    const { bearer } = await refreshSession(c, c.get("account"));
     return c.json({ bearer }, 200);
   });
 

@@ -10,7 +10,7 @@ export interface MeasurementMeta {
   category_code: string | null;
   confirmed: boolean;
   failure: boolean;
-  input: string | null;
+  input: string;
   measurement_start_time: string;
   measurement_uid: string;
   probe_asn: number;
@@ -91,12 +91,16 @@ async function categoryOf(db: Database, input: string, cc: string): Promise<stri
 export async function measurementMeta(db: Database, key: MetaKey): Promise<MeasurementMeta | null> {
   const row = await fastpathRow(db, key);
   if (!row || Number(row.probe_asn) === 0) return null;
+  // As both upstream APIs answer (their pytest suites agree): input is the stored value, "" when
+  // the measurement had none; category_code is "" when no test list files the input (their LEFT
+  // JOIN's default), and null only for a lookup by report_id without input (which joins nothing).
+  const withoutInput = "reportId" in key && key.input === "";
   return {
     anomaly: row.anomaly === "t",
-    category_code: await categoryOf(db, row.input, row.probe_cc),
+    category_code: withoutInput ? null : ((await categoryOf(db, row.input, row.probe_cc)) ?? ""),
     confirmed: row.confirmed === "t",
     failure: row.msm_failure === "t",
-    input: row.input === "" ? null : row.input,
+    input: row.input,
     measurement_start_time: row.start_iso,
     measurement_uid: row.measurement_uid,
     probe_asn: Number(row.probe_asn),

@@ -66,7 +66,12 @@ export const LinkInput = z
     description: z.string().min(2).max(20_000),
     description_intl: intl(20_000),
     author: z.string().trim().max(100).default("").openapi({ description: "public: empty, or (except for admins) your own email address" }),
-    icon: z.string().max(100).nullish(),
+    icon: z
+      .string()
+      .max(100)
+      .regex(/^[^\u0000-\u001f\u007f]*$/, { error: "must not contain control characters" })
+      .nullish()
+      .openapi({ description: "an icon name; \"\" (what the OONI Run app sends for none) is kept as \"\", an absent icon is null" }),
     color: z.string().regex(/^#[0-9a-fA-F]{6}$/, { error: "must be a color such as #12abEF" }).nullish(),
     expiration_date: DateInput.nullish().openapi({ description: "default: 180 days from creation; an edit without it keeps the expiry" }),
     nettests: z.array(NettestInput).min(1).max(100),

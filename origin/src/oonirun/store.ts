@@ -46,6 +46,14 @@ function parseIntl(s: string): Record<string, string> | null {
   return s === "" ? null : (JSON.parse(s) as Record<string, string> | null);
 }
 
+// The icon column is a plain String, yet an absent icon (null, as upstream answers it) and an empty
+// one ("", which the OONI Run app sends and whose edit form refuses null) must both come back as
+// sent. "" in the column is null (every row written before this distinction); an empty icon is
+// stored as one NUL, which no icon can contain (schemas.ts refuses control characters).
+const EMPTY_ICON = "\u0000";
+const iconFromDb = (v: string) => (v === "" ? null : v === EMPTY_ICON ? "" : v);
+const iconToDb = (v: string | null) => (v === null ? "" : v === "" ? EMPTY_ICON : v);
+
 function fromDb(r: DbRow): LinkRow {
   return {
     id: r.id,
@@ -62,7 +70,7 @@ function fromDb(r: DbRow): LinkRow {
     description: r.description,
     description_intl: parseIntl(r.description_intl),
     author: r.author,
-    icon: r.icon === "" ? null : r.icon,
+    icon: iconFromDb(r.icon),
     color: r.color === "" ? null : r.color,
     nettests: JSON.parse(r.nettests) as Nettest[],
   };
@@ -84,7 +92,7 @@ function toDb(r: LinkRow) {
     description: r.description,
     description_intl: r.description_intl === null ? "" : JSON.stringify(r.description_intl),
     author: r.author,
-    icon: r.icon ?? "",
+    icon: iconToDb(r.icon),
     color: r.color ?? "",
     nettests: JSON.stringify(r.nettests),
   };

@@ -6,8 +6,11 @@ import { z } from "@hono/zod-openapi";
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
-/** "2024-01-31", "2024-01-31T10:30", "2024-01-31 10:30:00.5Z", "…+02:00"; no zone means UTC. */
-export function parseInstant(s: string): Date | null {
+/** "2024-01-31" (or "2024-1-31"), "2024-01-31T10:30", "2024-01-31 10:30:00.5Z", "…+02:00"; no zone means UTC. */
+export function parseInstant(raw: string): Date | null {
+  // Month and day may have one digit ("2021-7-9"), as the legacy API's date parser accepted and
+  // its own tests and scripts written against it use; they are padded before the strict check.
+  const s = raw.replace(/^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T ])/, (_, y: string, m: string, d: string) => `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`);
   if (!DATE_RE.test(s)) return null;
   let iso = s.replace(" ", "T");
   if (iso.length === 10) iso += "T00:00:00";

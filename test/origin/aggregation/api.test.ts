@@ -298,6 +298,12 @@ describe("units", () => {
     expect(parseInstant("2023-02-29")).toBeNull();
     expect(parseInstant("2024-03-10T25:00")).toBeNull();
     expect(parseInstant("10/03/2024")).toBeNull();
+    // one-digit month and day, as the legacy API accepted (api/tests: since=2021-7-9)
+    expect(parseInstant("2021-7-9")?.toISOString()).toBe("2021-07-09T00:00:00.000Z");
+    expect(parseInstant("2019-12-8 5:06")).toBeNull();
+    expect(parseInstant("2019-12-8T05:06Z")?.toISOString()).toBe("2019-12-08T05:06:00.000Z");
+    expect(parseInstant("2021-7-39")).toBeNull();
+    expect(parseInstant("2021-123-1")).toBeNull();
     // Within year 9999 in UTC only: later instants are not valid ClickHouse DateTime parameters.
     expect(parseInstant("9999-12-31T23:59:59Z")).not.toBeNull();
     expect(parseInstant("9999-12-31T23:59:59-14:00")).toBeNull();

@@ -65,7 +65,10 @@ describe("measurement_meta", () => {
 
   it("falls back to the global category, and has none for inputs not in a list", async () => {
     expect((await meta(`measurement_uid=${uidOf(G)}`)).json.category_code).toBe("NEWS");
-    expect((await meta(`measurement_uid=${uidOf(N)}`)).json).toMatchObject({ category_code: null, input: null, failure: true });
+    // As both upstream APIs: input "" when there was none; category_code "" when nothing files the
+    // input, null only for a report_id lookup without input
+    expect((await meta(`measurement_uid=${uidOf(N)}`)).json).toMatchObject({ category_code: "", input: "", failure: true });
+    expect((await meta(`report_id=${reportOf(N)}`)).json).toMatchObject({ category_code: null, input: "", failure: true });
   });
 
   it("by report_id + input, and by report_id alone for measurements without input", async () => {

@@ -499,6 +499,24 @@ describe("as the OONI Run app uses links", () => {
     expect(put.json.date_updated).toBe(got.date_updated);
   });
 
+  it("an empty icon (the app sends \"\" for none) comes back \"\", not null: the app's edit form refuses null", async () => {
+    const r = await req("POST", LINKS, { bearer: who.owner, body: fromApp({ name: "No icon" }) });
+    expect(r.json.icon).toBe("");
+    const id = r.json.oonirun_link_id as string;
+    expect((await req("GET", `${LINKS}/${id}`)).json.icon).toBe("");
+    const listed = (await req("GET", `${LINKS}?is_mine=true`, { bearer: who.owner })).json.oonirun_links.find((l: { oonirun_link_id: string }) => l.oonirun_link_id === id);
+    expect(listed.icon).toBe("");
+    // an edit that sets an icon, then removes it again, as the app's form does
+    const withIcon = await req("PUT", `${LINKS}/${id}`, { bearer: who.owner, body: fromApp({ name: "No icon", icon: "FaNewspaper" }) });
+    expect(withIcon.json.icon).toBe("FaNewspaper");
+    const without = await req("PUT", `${LINKS}/${id}`, { bearer: who.owner, body: fromApp({ name: "No icon", icon: "" }) });
+    expect(without.json.icon).toBe("");
+    // absent stays null (as upstream); a control character is refused
+    expect((await req("POST", LINKS, { bearer: who.owner, body: fromApp({ name: "Null icon", icon: undefined }) })).json.icon).toBeNull();
+    const bad = await req("POST", LINKS, { bearer: who.owner, body: fromApp({ name: "Bad icon", icon: "\u0000" }) });
+    expect(bad.status).toBe(400);
+  });
+
   it("the list answers oonirun_links, where the app's list page reads them", async () => {
     const r = await req("POST", LINKS, { bearer: who.owner, body: fromApp({ name: "Listed link" }) });
     const mine = await req("GET", `${LINKS}?is_mine=true`, { bearer: who.owner });

@@ -161,9 +161,8 @@ describe("oonimeasurements v1", () => {
       scores: JSON.stringify({ blocking_general: 0, row: r.id }),
       test_name: "web_connectivity",
       test_start_time: iso(r.t),
-      // deviation: upstream answers "" for an input with no test-list category (its LEFT JOIN's
-      // default); null here, as the legacy API did
-      category_code: null,
+      // "" for an input with no test-list category (upstream's LEFT JOIN default), as upstream
+      category_code: "",
       verification_status: "unverified",
     });
     expect((await u.req("GET", `/api/v1/measurement_meta?measurement_uid=${uidOf(r)}`)).json.measurement_uid).toBe(uidOf(r));
@@ -187,8 +186,8 @@ describe("oonimeasurements v1", () => {
     const r = OTHERS.find((x) => x.id === "NOI")!;
     const j = (await u.req("GET", `/api/v1/measurement_meta?report_id=${reportOf(r)}`)).json;
     expect(j).toMatchObject({ measurement_uid: uidOf(r), probe_cc: "CH", probe_asn: 3303, test_name: "http_invalid_request_line", category_code: null, verification_status: "unverified" });
-    // deviation: upstream answers input "" here; null, as the legacy API and the probe engine have it
-    expect(j.input).toBeNull();
+    // as upstream (both APIs): input "" for a measurement without input
+    expect(j.input).toBe("");
   });
 
   it("test_get_measurement_meta_full: metadata plus raw_measurement", async () => {
