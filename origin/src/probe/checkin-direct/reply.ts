@@ -6,11 +6,12 @@ import type { ServerResponse } from "node:http";
 // nothing downstream (the edge's relay, a probe's HTTP stack, tests) can tell which one answered.
 
 export function reply(res: ServerResponse, status: number, json: string, headers: Record<string, string>): void {
-  const body = Buffer.from(json);
   const names = Object.keys(headers).sort();
   const raw: string[] = [];
   for (const name of names) raw.push(name, headers[name]!);
-  raw.push("Content-Length", String(body.length));
+  raw.push("Content-Length", String(Buffer.byteLength(json)));
   res.writeHead(status, raw);
-  res.end(body);
+  // A string, not a Buffer: Node sends it with the head in one write, encoded straight into the
+  // socket's buffer, instead of allocating a 10 KB Buffer per answer for the collector to sweep.
+  res.end(json);
 }
