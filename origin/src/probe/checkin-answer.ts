@@ -55,12 +55,18 @@ export interface CheckInAnswerParts {
   conf: string;
   testNames: readonly string[];
   reportIds: readonly string[];
-  /** Which test gets the URL list, and the list as a JSON array. */
+  /** Which test gets the URL list, and the list's elements in JSON without the brackets. */
   urlsFor: string;
-  urlsJson: string;
+  urlsItems: string;
 }
 
-export function checkInAnswerJson(p: CheckInAnswerParts): string {
+/**
+ * The answer as consecutive pieces of text: the URL list (10 of a check-in's 10.5 KB) is a piece of
+ * its own, passed on as the flat string the snapshot joined, so writing the answer to the socket
+ * does not first copy it into one string (joining them gives checkInAnswerJson).
+ */
+export function checkInAnswerChunks(p: CheckInAnswerParts): string[] {
+  const chunks: string[] = [];
   let text =
     `{"v":1,"probe_cc":${JSON.stringify(p.probeCc)},"probe_asn":${JSON.stringify(p.probeAsn)},` +
     `"probe_network_name":${JSON.stringify(p.networkName)},"utc_time":${JSON.stringify(p.utcTime)},` +
@@ -69,8 +75,16 @@ export function checkInAnswerJson(p: CheckInAnswerParts): string {
     const name = p.testNames[i]!;
     if (i > 0) text += ",";
     text += testPrefix(name) + JSON.stringify(p.reportIds[i]);
-    if (name === p.urlsFor) text += `,"urls":${p.urlsJson}`;
+    if (name === p.urlsFor) {
+      chunks.push(`${text},"urls":[`, p.urlsItems);
+      text = "]";
+    }
     text += "}";
   }
-  return `${text}}}`;
+  chunks.push(`${text}}}`);
+  return chunks;
+}
+
+export function checkInAnswerJson(p: CheckInAnswerParts): string {
+  return checkInAnswerChunks(p).join("");
 }

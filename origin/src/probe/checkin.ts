@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { formatAsn } from "../geoip/geoip";
 import { generateReportIds } from "../intake/report-id";
 import type { Services } from "../services";
-import { checkInAnswerJson, confJson } from "./checkin-answer";
+import { checkInAnswerChunks, confJson } from "./checkin-answer";
 import type { RequestSite } from "./test-helpers";
 import { probeTime } from "./tokens";
 
@@ -47,10 +47,11 @@ export function categoryList(v: string | string[] | undefined | null): string[] 
 }
 
 export type CheckInOutcome =
-  | { ok: true; json: string }
+  /** The answer's JSON text in consecutive pieces (checkInAnswerChunks). */
+  | { ok: true; chunks: string[] }
   | { ok: false; status: 400; error: string; extra: Record<string, unknown> };
 
-/** The answer (CheckInResponse as JSON text) for a validated body, or the refusal. */
+/** The answer (CheckInResponse as JSON text, in pieces) for a validated body, or the refusal. */
 export function answerCheckIn(services: Services, body: CheckInBody, site: RequestSite): CheckInOutcome {
   const { geoip, config, probe, log } = services;
   const geo = geoip.lookup(site.clientIp);
@@ -77,7 +78,7 @@ export function answerCheckIn(services: Services, body: CheckInBody, site: Reque
   const reportIds = generateReportIds(CHECK_IN_TESTS, cc, asn, config.collectorId);
   // Written as text from cached pieces (checkin-answer.ts), the URL list already serialized in
   // the snapshot; the shape is CheckInResponse's, as the probe-services tests check.
-  const json = checkInAnswerJson({
+  const chunks = checkInAnswerChunks({
     probeCc: geo.cc,
     probeAsn: geoAsn,
     networkName: geo.as_name,
@@ -86,7 +87,7 @@ export function answerCheckIn(services: Services, body: CheckInBody, site: Reque
     testNames: CHECK_IN_TESTS,
     reportIds,
     urlsFor: "web_connectivity",
-    urlsJson: list.json,
+    urlsItems: list.items,
   });
-  return { ok: true, json };
+  return { ok: true, chunks };
 }

@@ -98,7 +98,7 @@ export function checkInRoutes() {
   app.openapi(checkIn, async (c) => {
     const outcome = answerCheckIn(c.get("services"), c.req.valid("json"), siteOf(c));
     if (!outcome.ok) return jsonError(c, outcome.status, outcome.error, outcome.extra) as never;
-    return c.body(outcome.json, 200, { ...noStore, "Content-Type": "application/json" }) as never;
+    return c.body(outcome.chunks.join(""), 200, { ...noStore, "Content-Type": "application/json" }) as never;
   });
 
   app.openapi(testListUrls, async (c) => {

@@ -34,7 +34,7 @@ describe("check-in answer text", () => {
         testNames: CHECK_IN_TESTS,
         reportIds,
         urlsFor: "web_connectivity",
-        urlsJson: JSON.stringify(urls),
+        urlsItems: JSON.stringify(urls).slice(1, -1),
       });
       const object = {
         v: 1,

@@ -53,7 +53,7 @@ export function directCheckIn(services: Services): DirectHandler {
       [REQUEST_ID_HEADER]: reqId,
     };
     let status: number;
-    let json: string;
+    let json: string | string[];
     try {
       ({ status, json } = respond(services, body, {
         clientIp,
@@ -91,8 +91,8 @@ export function directCheckIn(services: Services): DirectHandler {
 // As @hono/node-server decodes a body: invalid bytes replaced, a leading byte-order mark dropped.
 const utf8 = new TextDecoder();
 
-/** The status and JSON of the answer, with hono's wording for a body that is not JSON. */
-function respond(services: Services, body: Buffer, site: RequestSite): { status: number; json: string } {
+/** The status and JSON of the answer (in pieces), with hono's wording for a body that is not JSON. */
+function respond(services: Services, body: Buffer, site: RequestSite): { status: number; json: string | string[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(body));
@@ -106,7 +106,7 @@ function respond(services: Services, body: Buffer, site: RequestSite): { status:
   }
   const outcome = answerCheckIn(services, valid.data, site);
   if (!outcome.ok) return { status: outcome.status, json: JSON.stringify({ error: outcome.error, ...outcome.extra }) };
-  return { status: 200, json: outcome.json };
+  return { status: 200, json: outcome.chunks };
 }
 
 /** The whole body (Node's parser stops at Content-Length), or null if the request was aborted. */
