@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { formatAsn } from "../geoip/geoip";
-import { generateReportIds } from "../intake/report-id";
+import { reportIdParts } from "../intake/report-id";
 import type { Services } from "../services";
 import { checkInAnswerChunks, confJson } from "./checkin-answer";
 import type { RequestSite } from "./test-helpers";
@@ -75,7 +75,7 @@ export function answerCheckIn(services: Services, body: CheckInBody, site: Reque
   });
   if (list.source !== "prioritized") log.info({ cc, asn, source: list.source, urls: list.count }, "check-in test list from fallback");
 
-  const reportIds = generateReportIds(CHECK_IN_TESTS, cc, asn, config.collectorId);
+  const reportIds = reportIdParts(CHECK_IN_TESTS, cc, asn, config.collectorId);
   // Written as text from cached pieces (checkin-answer.ts), the URL list already serialized in
   // the snapshot; the shape is CheckInResponse's, as the probe-services tests check.
   const chunks = checkInAnswerChunks({
