@@ -80,11 +80,17 @@ export function directCheckIn(services: Services): DirectHandler {
     if (length === 0 || length > SMALL_JSON_LIMIT) return null;
     if (h["content-type"] === undefined || !JSON_TYPE.test(h["content-type"])) return null;
     const t0 = performance.now();
-    return readBody(req).then((body) => {
-      // The client went away mid-body: nobody to answer.
-      if (body === null) return void res.destroy();
-      answer(req, res, body, t0);
-    });
+    return readBody(req)
+      .then((body) => {
+        // The client went away mid-body: nobody to answer.
+        if (body === null) return void res.destroy();
+        answer(req, res, body, t0);
+      })
+      .catch((err: unknown) => {
+        // Outside respond()'s own 500 (the answer half written, say): never an unhandled rejection.
+        log.error({ err }, "unhandled error");
+        res.destroy();
+      });
   };
 }
 
