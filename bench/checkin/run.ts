@@ -4,12 +4,13 @@
 // a small answer computed from a config file, no database — check-in's cost over it is GeoIP, the
 // prioritized URL list (from memory, docs/probe-services.md) and 21 report ids. Prints requests/s
 // and p50/p99 of both per level and the ratio check-in / test-helpers; goals: ≥ 0.5× its requests/s
-// and p99 ≤ 50 ms at 64 concurrent. The two alternate in rounds so drift hits both alike. The
+// and p99 ≤ 50 ms at 64 concurrent. The two alternate in 1 s slices so drift hits both alike. The
 // origin's CPU time per request (from /proc) is printed too: on a shared machine requests/s and
-// latency follow what else runs, CPU per request much less.
+// latency follow what else runs, CPU per request much less. So is the bench's own CPU per request:
+// the client (lean-client.ts) must cost less than the origin, or it is the client being measured.
 //
 //   node --import tsx bench/checkin/run.ts
-//   BENCH_SECONDS=6 BENCH_LEVELS=1,16,64 node --import tsx bench/checkin/run.ts
+//   BENCH_SECONDS=6 BENCH_SLICE_S=1 BENCH_LEVELS=1,16,64 node --import tsx bench/checkin/run.ts
 //   ORIGIN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_LEVELS=64 node --import tsx bench/checkin/run.ts
 //     (the origin writes a V8 CPU profile when it stops: where a request's time goes; add
 //     BENCH_ENDPOINTS=check-in to load check-in alone)
