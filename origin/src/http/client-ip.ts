@@ -32,9 +32,9 @@ export function socketAddress(c: Context): string {
 }
 
 /**
- * The client address from the socket peer and the request's headers (names as in edge-protocol.ts, lower case), trusting
- * X-Forwarded-For only with the edge's secret. A function of its own for the handlers that run
- * outside hono (probe/checkin-direct/), so both apply one rule.
+ * The client address from the socket peer and the request's headers (looked up by the lower-case
+ * names of edge-protocol.ts), trusting X-Forwarded-For only with the edge's secret. A function of
+ * its own for the handlers that run outside hono (probe/checkin-direct/), so both apply one rule.
  */
 export function clientIpOf(
   socketIp: string,
