@@ -1,13 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { requestId } from "hono/request-id";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ROBOTS_MAX_AGE_S, ROBOTS_TXT } from "#shared/robots";
-import { REQUEST_ID_HEADER } from "#shared/edge-protocol";
 import type { AppEnv } from "./app-env";
 import { clientIpMiddleware } from "./http/client-ip";
 import { drainRefusedBodies } from "./http/drain-refused";
 import { jsonError } from "./http/errors";
+import { requestIdMiddleware } from "./http/request-id";
+import { logRequest } from "./http/request-log";
 import { healthRoutes } from "./routes/health";
 import type { Services } from "./services";
 import { authRoutes } from "./auth/routes";
@@ -32,13 +32,7 @@ export function createApp(services: Services) {
   const log = services.log;
 
   // A request id the edge may have chosen already, so one id follows a request through both logs.
-  app.use(
-    requestId({
-      headerName: REQUEST_ID_HEADER,
-      generator: () => crypto.randomUUID(),
-      limitLength: 64,
-    }),
-  );
+  app.use(requestIdMiddleware());
   // Outermost after the request id: a refusal is sent only once the client's upload is taken.
   app.use(drainRefusedBodies());
   app.use(clientIpMiddleware(services.config.edgeSharedSecret));
@@ -46,17 +40,14 @@ export function createApp(services: Services) {
     c.set("services", services);
     const t0 = performance.now();
     await next();
-    log.info(
-      {
-        req_id: c.get("requestId"),
-        method: c.req.method,
-        path: redactPath(c.req.path), // never log an email address (one legacy route has it in the path)
-        status: c.res.status,
-        ms: Math.round((performance.now() - t0) * 10) / 10,
-        via_edge: c.get("viaEdge"),
-      },
-      "request",
-    );
+    logRequest(log, {
+      reqId: c.get("requestId"),
+      method: c.req.method,
+      path: redactPath(c.req.path), // never log an email address (one legacy route has it in the path)
+      status: c.res.status,
+      t0,
+      viaEdge: c.get("viaEdge"),
+    });
   });
   // CORS for every answer, preflights and errors included; after the request log so preflights are
   // logged, before metrics, quotas and routes so no answer escapes it.

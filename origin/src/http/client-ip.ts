@@ -19,7 +19,7 @@ function secretMatches(given: string | undefined, secret: Buffer | null): boolea
   return g.length === secret.length && timingSafeEqual(g, secret);
 }
 
-function stripMapped(ip: string): string {
+export function stripMapped(ip: string): string {
   return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
 }
 
@@ -31,18 +31,36 @@ export function socketAddress(c: Context): string {
   }
 }
 
+/**
+ * The client address from the socket peer and the request's headers (looked up by the lower-case
+ * names of edge-protocol.ts), trusting X-Forwarded-For only with the edge's secret. A function of
+ * its own for the handlers that run outside hono (probe/checkin-direct/), so both apply one rule.
+ */
+export function clientIpOf(
+  socketIp: string,
+  header: (lowerCaseName: string) => string | undefined,
+  secret: Buffer | null,
+): ClientIpVars {
+  let ip = socketIp;
+  let viaEdge = false;
+  if (secretMatches(header(EDGE_AUTH_HEADER), secret)) {
+    viaEdge = true;
+    // The edge sets exactly one address; take the first in case a proxy appended more.
+    const first = header(FORWARDED_FOR_HEADER)?.split(",")[0]?.trim();
+    if (first && isIP(first)) ip = stripMapped(first);
+  }
+  return { clientIp: ip, viaEdge };
+}
+
+export function edgeSecretBytes(edgeSecret: string | null): Buffer | null {
+  return edgeSecret ? Buffer.from(edgeSecret) : null;
+}
+
 export function clientIpMiddleware(edgeSecret: string | null): MiddlewareHandler<{ Variables: ClientIpVars }> {
-  const secret = edgeSecret ? Buffer.from(edgeSecret) : null;
+  const secret = edgeSecretBytes(edgeSecret);
   return async (c, next) => {
-    let ip = socketAddress(c);
-    let viaEdge = false;
-    if (secretMatches(c.req.header(EDGE_AUTH_HEADER), secret)) {
-      viaEdge = true;
-      // The edge sets exactly one address; take the first in case a proxy appended more.
-      const first = c.req.header(FORWARDED_FOR_HEADER)?.split(",")[0]?.trim();
-      if (first && isIP(first)) ip = stripMapped(first);
-    }
-    c.set("clientIp", ip);
+    const { clientIp, viaEdge } = clientIpOf(socketAddress(c), (name) => c.req.header(name), secret);
+    c.set("clientIp", clientIp);
     c.set("viaEdge", viaEdge);
     await next();
   };

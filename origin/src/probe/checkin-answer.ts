@@ -1,3 +1,4 @@
+import type { ReportIdParts } from "../intake/report-id";
 import type { ServicesFile } from "./config-files";
 import { ipBucket, testHelpersFor, type RequestSite } from "./test-helpers";
 
@@ -39,12 +40,19 @@ export function confJson(services: ServicesFile, site: RequestSite): string {
   return json;
 }
 
-/** `"name":{"report_id":` per test name, made once per name. */
-const testPrefixes = new Map<string, string>();
-function testPrefix(name: string): string {
-  let p = testPrefixes.get(name);
-  if (p === undefined) testPrefixes.set(name, (p = `${JSON.stringify(name)}:{"report_id":`));
-  return p;
+/**
+ * `"name":{"report_id":"<stem>` per test, made once per list of stems (reportIdParts keeps one per
+ * network and second): all of a test's entry but the id's random characters and what follows. The
+ * stem is escaped as JSON would (a collector id could hold anything); the random part needs none.
+ */
+const testHeads = new WeakMap<readonly string[], string[]>();
+function testHeadsFor(names: readonly string[], stems: readonly string[]): string[] {
+  let heads = testHeads.get(stems);
+  if (heads === undefined) {
+    heads = names.map((name, i) => `${JSON.stringify(name)}:{"report_id":${JSON.stringify(stems[i]).slice(0, -1)}`);
+    testHeads.set(stems, heads);
+  }
+  return heads;
 }
 
 export interface CheckInAnswerParts {
@@ -54,23 +62,40 @@ export interface CheckInAnswerParts {
   utcTime: string;
   conf: string;
   testNames: readonly string[];
-  reportIds: readonly string[];
-  /** Which test gets the URL list, and the list as a JSON array. */
+  /** The report ids, one per test name (reportIdParts: stems and 16 random characters each). */
+  reportIds: ReportIdParts;
+  /** Which test gets the URL list, and the list's elements in JSON without the brackets. */
   urlsFor: string;
-  urlsJson: string;
+  urlsItems: string;
 }
 
-export function checkInAnswerJson(p: CheckInAnswerParts): string {
+/**
+ * The answer as consecutive pieces of text: the URL list (10 of a check-in's 10.5 KB) is a piece of
+ * its own, passed on as the flat string the snapshot joined, so writing the answer to the socket
+ * does not first copy it into one string (joining them gives checkInAnswerJson).
+ */
+export function checkInAnswerChunks(p: CheckInAnswerParts): string[] {
+  const chunks: string[] = [];
   let text =
     `{"v":1,"probe_cc":${JSON.stringify(p.probeCc)},"probe_asn":${JSON.stringify(p.probeAsn)},` +
     `"probe_network_name":${JSON.stringify(p.networkName)},"utc_time":${JSON.stringify(p.utcTime)},` +
     `"conf":${p.conf},"tests":{`;
+  const heads = testHeadsFor(p.testNames, p.reportIds.stems);
+  const random = p.reportIds.random;
   for (let i = 0; i < p.testNames.length; i++) {
     const name = p.testNames[i]!;
     if (i > 0) text += ",";
-    text += testPrefix(name) + JSON.stringify(p.reportIds[i]);
-    if (name === p.urlsFor) text += `,"urls":${p.urlsJson}`;
+    text += `${heads[i]}${random.slice(i * 16, i * 16 + 16)}"`;
+    if (name === p.urlsFor) {
+      chunks.push(`${text},"urls":[`, p.urlsItems);
+      text = "]";
+    }
     text += "}";
   }
-  return `${text}}}`;
+  chunks.push(`${text}}}`);
+  return chunks;
+}
+
+export function checkInAnswerJson(p: CheckInAnswerParts): string {
+  return checkInAnswerChunks(p).join("");
 }

@@ -33,9 +33,10 @@ export function closeAfterReply(c: Context) {
 }
 
 /** JSON bodies of probe calls are small: a check-in is well under 1 KiB. */
-export const smallJsonBody = bodyCap(64 * 1024, (c) => {
+export const SMALL_JSON_LIMIT = 64 * 1024;
+export const smallJsonBody = bodyCap(SMALL_JSON_LIMIT, (c) => {
   closeAfterReply(c);
-  return jsonError(c, 413, "request body too large", { limit_bytes: 64 * 1024 });
+  return jsonError(c, 413, "request body too large", { limit_bytes: SMALL_JSON_LIMIT });
 });
 
 export const noStore = { "Cache-Control": "no-store" } as const;

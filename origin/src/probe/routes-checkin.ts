@@ -1,42 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { formatAsn } from "../geoip/geoip";
 import { jsonError } from "../http/errors";
-import { generateReportIds } from "../intake/report-id";
-import { checkInAnswerJson, confJson } from "./checkin-answer";
+import { answerCheckIn, categoryList, CheckInRequest } from "./checkin";
 import { createProbeRouter, noStore, smallJsonBody } from "./router";
 import { errors, TestHelpers, TestListUrl } from "./schemas";
 import { siteOf } from "./site";
-import { probeTime } from "./tokens";
+
+export { CHECK_IN_TESTS } from "./checkin";
 
 // POST /api/v1/check-in: where the probe learns its network (from our GeoIP of its address), gets
 // its web_connectivity URLs and a report_id per test. GET /api/v1/test-list/urls: the same URL
 // list for people and older clients. POST /api/v1/geolookup: GeoIP for a list of addresses.
-
-/** Tests that get a report_id at check-in (the legacy API's list). */
-export const CHECK_IN_TESTS = [
-  "bridge_reachability", "dash", "dns_consistency", "dnscheck", "facebook_messenger",
-  "http_header_field_manipulation", "http_host", "http_invalid_request_line", "http_requests",
-  "meek_fronted_requests_test", "multi_protocol_traceroute", "ndt", "psiphon", "riseupvpn",
-  "tcp_connect", "telegram", "tor", "urlgetter", "vanilla_tor", "web_connectivity", "whatsapp",
-] as const;
-
-const CategoryCodes = z
-  .union([z.array(z.string().regex(/^[A-Za-z]{0,20}$/)).max(100), z.string().regex(/^[A-Za-z,]{0,2000}$/)])
-  .openapi({ description: "list of category codes, or a comma-separated string (old clients); empty = all" });
-
-const CheckInRequest = z
-  .looseObject({
-    charging: z.boolean().default(true),
-    on_wifi: z.boolean().optional(),
-    platform: z.string().max(100).optional(),
-    probe_asn: z.string().regex(/^[Aa][Ss][0-9]{1,10}$/, { error: 'must look like "AS1234"' }).default("AS0"),
-    probe_cc: z.string().regex(/^[A-Za-z]{2}$/, { error: "must be two letters" }).default("ZZ"),
-    run_type: z.string().max(32).default("timed"),
-    software_name: z.string().max(100).optional(),
-    software_version: z.string().max(100).optional(),
-    web_connectivity: z.looseObject({ category_codes: CategoryCodes.optional() }).nullish(),
-  })
-  .openapi("CheckInRequest");
 
 const CheckInResponse = z
   .object({
@@ -49,12 +22,6 @@ const CheckInResponse = z
     tests: z.record(z.string(), z.object({ report_id: z.string(), urls: z.array(TestListUrl).optional() })),
   })
   .openapi("CheckInResponse");
-
-function categoryList(v: string | string[] | undefined | null): string[] {
-  if (v == null || v.length === 0) return []; // what nearly every probe sends: no filter
-  const list = typeof v === "string" ? v.split(",") : (v ?? []);
-  return [...new Set(list.map((c) => c.trim().toUpperCase()).filter((c) => c !== ""))];
-}
 
 const checkIn = createRoute({
   method: "post",
@@ -129,44 +96,9 @@ export function checkInRoutes() {
   const app = createProbeRouter();
 
   app.openapi(checkIn, async (c) => {
-    const body = c.req.valid("json");
-    const { geoip, config, probe, log } = c.get("services");
-    const geo = geoip.lookup(c.get("clientIp"));
-    const geoAsn = formatAsn(geo.asn);
-    // The probe's own cc/asn drive the list (it may be behind a VPN or tunnel we cannot see
-    // through), unless it does not know them.
-    let cc = body.probe_cc.toUpperCase();
-    let asnText = body.probe_asn.toUpperCase();
-    if (cc === "ZZ" && asnText === "AS0") {
-      cc = geo.cc;
-      asnText = geoAsn;
-    }
-    const asn = Number(asnText.slice(2));
-    if (asn > 0xffffffff) return jsonError(c, 400, "invalid probe_asn: out of range", { parameter: "probe_asn" }) as never;
-    const limit = body.run_type === "manual" ? 9999 : body.charging ? 100 : 20;
-    const list = probe.testLists.answerJson({
-      cc,
-      asn,
-      categoryCodes: categoryList(body.web_connectivity?.category_codes),
-      limit,
-    });
-    if (list.source !== "prioritized") log.info({ cc, asn, source: list.source, urls: list.count }, "check-in test list from fallback");
-
-    const reportIds = generateReportIds(CHECK_IN_TESTS, cc, asn, config.collectorId);
-    // Written as text from cached pieces (checkin-answer.ts), the URL list already serialized in
-    // the snapshot; the shape is CheckInResponse's, as the probe-services tests check.
-    const text = checkInAnswerJson({
-      probeCc: geo.cc,
-      probeAsn: geoAsn,
-      networkName: geo.as_name,
-      utcTime: probeTime(new Date()),
-      conf: confJson(probe.files.services.get(), siteOf(c)),
-      testNames: CHECK_IN_TESTS,
-      reportIds,
-      urlsFor: "web_connectivity",
-      urlsJson: list.json,
-    });
-    return c.body(text, 200, { ...noStore, "Content-Type": "application/json" }) as never;
+    const outcome = answerCheckIn(c.get("services"), c.req.valid("json"), siteOf(c));
+    if (!outcome.ok) return jsonError(c, outcome.status, outcome.error, outcome.extra) as never;
+    return c.body(outcome.chunks.join(""), 200, { ...noStore, "Content-Type": "application/json" }) as never;
   });
 
   app.openapi(testListUrls, async (c) => {

@@ -22,9 +22,12 @@ describe("check-in answer text", () => {
       { category_code: "NEWS", url: "https://example.org/a?b=\"c\"&d=\u00e9", country_code: "IT" },
       { category_code: "HUMR", url: "http://example.net/", country_code: "XX" },
     ];
-    const reportIds = CHECK_IN_TESTS.map((name, i) => `20240214T090617Z_${name.replace(/_/g, "")}_IT_30722_n1_${String(i).padStart(16, "a")}`);
     const s = site("192.0.2.7");
-    for (const networkName of ["Vodafone \"Italia\" S.p.A.", null]) {
+    // A collector id that JSON must escape, too (the stems are escaped once, the random part never needs it).
+    for (const [networkName, collector] of [["Vodafone \"Italia\" S.p.A.", "1"], [null, 'a"\\b']] as const) {
+      const stems = CHECK_IN_TESTS.map((name) => `20240214T090617Z_${name.replace(/_/g, "")}_IT_30722_n${collector}_`);
+      const random = CHECK_IN_TESTS.map((_, i) => String(i).padStart(16, "a")).join("");
+      const reportIds = stems.map((stem, i) => stem + random.slice(i * 16, i * 16 + 16));
       const text = checkInAnswerJson({
         probeCc: "IT",
         probeAsn: "AS30722",
@@ -32,9 +35,9 @@ describe("check-in answer text", () => {
         utcTime: "2024-02-14T09:06:17Z",
         conf: confJson(services, s),
         testNames: CHECK_IN_TESTS,
-        reportIds,
+        reportIds: { stems, random },
         urlsFor: "web_connectivity",
-        urlsJson: JSON.stringify(urls),
+        urlsItems: JSON.stringify(urls).slice(1, -1),
       });
       const object = {
         v: 1,

@@ -75,7 +75,7 @@ export class TestListCache {
 
   /** answer() with the list serialized (what check-in writes into its response). */
   answerJson(req: TestListRequest): TestListJson {
-    if (this.#version === null) return { json: "[]", count: 0, source: "failover" };
+    if (this.#version === null) return { json: "[]", items: "", count: 0, source: "failover" };
     return this.#snapshot.generateJson(req, this.#counts);
   }
 
