@@ -1,10 +1,9 @@
 import { createHash, X509Certificate } from "node:crypto";
 import type { MeasurementObservations } from "../rows";
-import { arr, type Dict } from "../values";
-import { dnsObservations, httpObservations, netEvents, tcpObservations, tlsObservations } from "../web-observations";
-import { nettestContext, webOnly, webRowsOf, type TransformOptions } from "./context";
+import type { Dict } from "../values";
+import type { TransformOptions } from "./context";
+import { messengerObservations } from "./messenger";
 import { SIGNAL_ROOTS_PEM } from "./signal-roots";
-import { assignTargetIds } from "./targets";
 
 // signal → obs_web. Its TLS chains end at Signal's private roots, so tls_is_certificate_valid says
 // whether the chain verifies up to one of them at the time of the handshake (upstream's
@@ -58,15 +57,5 @@ export function signalChainIsValid(chain: readonly Buffer[], at: Date): boolean 
 }
 
 export function signalObservations(msm: Dict, opts: TransformOptions): MeasurementObservations {
-  const ctx = nettestContext(msm, opts);
-  const tk = ctx.tk;
-  const rows = webRowsOf(ctx);
-  const web = rows.consume({
-    dns: dnsObservations(arr(tk.queries)),
-    tcp: tcpObservations(arr(tk.tcp_connect)),
-    tls: tlsObservations(arr(tk.tls_handshakes), netEvents(arr(tk.network_events)), { validateChain: signalChainIsValid, startTime: ctx.startTime }),
-    http: httpObservations(arr(tk.requests)),
-  });
-  assignTargetIds("signal", web);
-  return webOnly(ctx, rows.rows);
+  return messengerObservations("signal", msm, opts, (startTime) => ({ validateChain: signalChainIsValid, startTime }));
 }
