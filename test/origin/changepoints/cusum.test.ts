@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CusumDetector, detectChangepoints, FRESH_STATE, type HourObservation } from "../../../origin/src/changepoints/cusum";
+import { nextTimerWindow, windows } from "../../../origin/src/changepoints/run";
 
 // The CUSUM rule on synthetic hourly series: a step change is found at the right hour and in the
 // right direction; a flat noisy series, a lone spike and silent hours are not changes.
@@ -125,5 +126,26 @@ describe("CusumDetector", () => {
     const { changepoints, states } = detectChangepoints([...a, ...b], new Map());
     expect(changepoints.map((c) => c.domain)).toEqual(["a.example"]);
     expect(states.map((s) => [s.domain, s.ts])).toEqual([["a.example", T0 + 35 * H], ["b.example", T0 + 35 * H]]);
+  });
+});
+
+describe("the timer's window", () => {
+  const at = (s: string) => new Date(s);
+  it("first run: the last settled hour (the current hour's first half hour is left to late measurements)", () => {
+    expect(nextTimerWindow(null, at("2024-05-01T10:40:00Z"))).toEqual([at("2024-05-01T09:00:00Z"), at("2024-05-01T10:00:00Z")]);
+    expect(nextTimerWindow(null, at("2024-05-01T10:20:00Z"))).toEqual([at("2024-05-01T08:00:00Z"), at("2024-05-01T09:00:00Z")]);
+  });
+  it("resumes where the last run ended; nothing when it is up to date", () => {
+    expect(nextTimerWindow(at("2024-05-01T06:00:00Z"), at("2024-05-01T10:40:00Z"))).toEqual([at("2024-05-01T06:00:00Z"), at("2024-05-01T10:00:00Z")]);
+    expect(nextTimerWindow(at("2024-05-01T10:00:00Z"), at("2024-05-01T10:59:00Z"))).toBeNull();
+  });
+  it("after a long stop, catches up ten days at most", () => {
+    expect(nextTimerWindow(at("2024-01-01T00:00:00Z"), at("2024-05-01T10:40:00Z"))).toEqual([at("2024-04-21T10:00:00Z"), at("2024-05-01T10:00:00Z")]);
+  });
+  it("a range is cut into 10-day windows, as upstream's command does", () => {
+    const w = windows(at("2024-01-01T00:00:00Z"), at("2024-01-25T00:00:00Z"));
+    expect(w.map(([a, b]) => [a.toISOString().slice(0, 10), b.toISOString().slice(0, 10)])).toEqual([
+      ["2024-01-01", "2024-01-11"], ["2024-01-11", "2024-01-21"], ["2024-01-21", "2024-01-25"],
+    ]);
   });
 });
