@@ -13,7 +13,7 @@ const num = (v: unknown) => (v === null || v === undefined ? Number.NaN : Number
 
 /** The domains watched, as upstream: CitizenLab's global list of the GRP (circumvention… social) category, and twitter.com. */
 export async function watchedDomains(db: Database): Promise<string[]> {
-  const rows = await queryRows<{ domain: string }>(db, "SELECT DISTINCT domain FROM citizenlab WHERE category_code = 'GRP' AND upper(cc) = 'ZZ'");
+  const rows = await queryRows<{ domain: string }>(db, "SELECT DISTINCT domain FROM citizenlab WHERE category_code = 'GRP' AND cc = 'ZZ'");
   return [...new Set([...rows.map((r) => r.domain), "twitter.com"])];
 }
 
