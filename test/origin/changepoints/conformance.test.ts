@@ -4,15 +4,20 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { detectChangepoints, DETECTOR_DEFAULTS, SIGNALS, seriesKey, type HourObservation, type SeriesKey, type SeriesState } from "../../../origin/src/changepoints/cusum";
+import { openDatabase, queryRows } from "../../../origin/src/db/clickhouse";
+import { migrate } from "../../../origin/src/db/migrations";
+import { runDetectorWindow } from "../../../origin/src/changepoints/run";
 import { repoRoot } from "../../support/origin-process";
-import { prepareUpstream, unavailable } from "../../support/upstream-pipeline";
+import { prepareUpstream, unavailable, type UpstreamPipeline } from "../../support/upstream-pipeline";
 
 // Conformance with upstream's changepoint detector: ooni/data's detect_changepoints(), unchanged
 // from the snapshot (test/support/upstream-pipeline.ts: the snapshot and its venv), and ours over
 // the same synthetic hourly series — steps up and down, noise, lone spikes, silent hours, gaps of
 // days (the decay), signals without measurements — run in day-long chunks, each starting from
 // the states the previous chunk left, as hourly runs do through event_detector_cusums. Every
-// changepoint and every final state must match; floats to 1e-9.
+// changepoint and every final state must match; floats to 1e-9. Then the whole run, upstream's
+// run_detector() itself (its queries on embedded ClickHouse, its tables) hour by hour beside ours,
+// over the same analysis rows: the tables they leave must match.
 
 const suite = unavailable ? describe.skip : describe;
 if (unavailable) console.warn(`changepoints conformance skipped: ${unavailable}`);
@@ -118,6 +123,63 @@ function differences(ourRows: Record<string, unknown>[], upRows: Record<string, 
   return diffs;
 }
 
+/** Runs the harness; its JSON answer. */
+function harness(up: UpstreamPipeline, input: unknown, extra: string[] = []): unknown {
+  const dir = mkdtempSync(path.join(tmpdir(), "cp-conformance-"));
+  try {
+    const inPath = path.join(dir, "in.json");
+    const outPath = path.join(dir, "out.json");
+    writeFileSync(inPath, JSON.stringify(input));
+    execFileSync(up.python, [path.join(repoRoot, "test/origin/changepoints/upstream/run_upstream_detector.py"), up.sourceDir, inPath, outPath, ...extra], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 600_000,
+    });
+    return JSON.parse(readFileSync(outPath, "utf8"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const chTs = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace("T", " ");
+
+/**
+ * Two days and a half of analysis rows from nine networks: a watched domain blocked at DNS for a
+ * day in some, TCP in others, flapping or fine; one not watched (ignored by both); resolvers in
+ * and out of the probe's AS; some at the exact hour (both sides exclude a window's bounds).
+ */
+function analysisRows() {
+  const r = rng(99);
+  const rows: Record<string, unknown>[] = [];
+  let n = 0;
+  for (let k = 0; k < 9; k++) {
+    const asn = 2000 + k;
+    const domain = k % 3 === 0 ? "twitter.com" : k % 3 === 1 ? "www.torproject.org" : "not-watched.example";
+    for (let t = 0; t < 60; t++) {
+      const blocked = t >= 14 + k && t < 40 + k;
+      for (let m = 0; m < 1 + Math.floor(r() * 3); m++) {
+        const ispResolver = r() < 0.6;
+        const dns = k % 2 === 0 && blocked && ispResolver ? 0.9 : r() < 0.05 ? 0.6 : 0;
+        const tcp = k % 2 === 1 && blocked ? 0.95 : k === 8 && t % 6 < 3 ? 0.8 : 0;
+        const at = T0 + t * H + (m === 0 && t % 7 === 0 ? 0 : Math.floor(r() * H));
+        rows.push({
+          measurement_uid: `20240101000000.${String(n++).padStart(6, "0")}_XX_webconnectivity_${n.toString(16).padStart(16, "0")}`,
+          measurement_start_time: chTs(at), probe_cc: k < 5 ? "IT" : "IR", probe_asn: asn, resolver_asn: ispResolver ? asn : 15169,
+          domain, input: `https://${domain}/`, test_name: "web_connectivity",
+          dns_blocked: dns, dns_down: 0, dns_ok: 1 - dns, tcp_blocked: tcp, tcp_down: 0, tcp_ok: 1 - tcp, tls_blocked: 0, tls_down: 0, tls_ok: 1,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+const CITIZENLAB = [
+  { domain: "www.torproject.org", url: "https://www.torproject.org/", cc: "ZZ", category_code: "GRP" },
+  { domain: "not-watched.example", url: "https://not-watched.example/", cc: "ZZ", category_code: "NEWS" },
+];
+
+const toMs = (v: unknown) => Date.parse(`${String(v).replace(" ", "T")}Z`);
+
 suite("changepoint detector conformance with upstream (ooni/data detector.py, unchanged)", () => {
   it("same changepoints and same final states over 60 synthetic series in 21 daily runs", { timeout: 900_000 }, () => {
     const up = prepareUpstream();
@@ -150,5 +212,53 @@ suite("changepoint detector conformance with upstream (ooni/data detector.py, un
     expect(ups).toBeGreaterThan(5);
     expect(mine.changepoints.length - ups).toBeGreaterThan(5);
     expect(new Set(mine.changepoints.map((c) => c.block_type)).size).toBeGreaterThanOrEqual(3);
+  });
+});
+
+suite("changepoint detector conformance: upstream's run_detector() against embedded ClickHouse, hour by hour", () => {
+  it("leaves the same event_detector_changepoints rows and the same latest cusum state per series", { timeout: 900_000 }, async () => {
+    const up = prepareUpstream();
+    const rows = analysisRows();
+    const hours: [number, number][] = Array.from({ length: 62 }, (_, i) => [T0 + (i - 1) * H, T0 + i * H]);
+    const t0 = performance.now();
+    const upstream = harness(up, { analysis: rows, citizenlab: CITIZENLAB, windows: hours }, ["--full"]) as {
+      changepoints: Record<string, unknown>[];
+      cusums: Record<string, unknown>[];
+    };
+    const upstreamS = (performance.now() - t0) / 1000;
+
+    const dir = mkdtempSync(path.join(tmpdir(), "cp-conformance-ours-"));
+    const db = openDatabase({ kind: "embedded", path: path.join(dir, "ch"), database: "default", queryTimeoutS: 60 });
+    try {
+      await migrate(db);
+      await db.client.insert({ table: "analysis_web_measurement", values: rows, format: "JSONEachRow" });
+      await db.client.insert({ table: "citizenlab", values: CITIZENLAB, format: "JSONEachRow" });
+      const t1 = performance.now();
+      for (const [a, b] of hours) await runDetectorWindow(db, new Date(a), new Date(b), []);
+      const oursS = (performance.now() - t1) / 1000;
+      const cps = (
+        await queryRows<Record<string, unknown>>(db, "SELECT * FROM event_detector_changepoints FINAL ORDER BY ts, probe_cc, probe_asn, domain, block_type")
+      ).map((c): Record<string, unknown> => ({ ...c, ts: toMs(c.ts) }));
+      const cusumRows = await queryRows<Record<string, unknown>>(db, "SELECT * FROM event_detector_cusums ORDER BY probe_cc, probe_asn, domain, ts");
+      const latest = new Map<string, Record<string, unknown>>();
+      for (const c of cusumRows) {
+        const flat: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(c)) flat[k] = k === "ts" || k.endsWith("_last_ts") ? (v === null ? null : toMs(v)) : v;
+        latest.set(`${String(c.probe_cc)}\u0000${String(c.probe_asn).padStart(10, "0")}\u0000${String(c.domain)}`, flat);
+      }
+      const cusums = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+      const diffs = [...differences(cps, upstream.changepoints, "changepoints"), ...differences(cusums, upstream.cusums, "cusums")];
+      console.log(
+        `changepoints conformance, whole runs (ooni/data ${up.commit.slice(0, 12)}): ${rows.length} analysis rows, ${hours.length} hourly runs; ` +
+          `${cps.length} changepoints here, ${upstream.changepoints.length} upstream; ${cusums.length} series; ${diffs.length} differences ` +
+          `(upstream ${upstreamS.toFixed(1)} s including its start, ours ${oursS.toFixed(1)} s)`,
+      );
+      expect(diffs.slice(0, 20)).toEqual([]);
+      expect(cps.length).toBeGreaterThanOrEqual(6);
+      expect(new Set(cps.map((c) => c.domain))).toEqual(new Set(["twitter.com", "www.torproject.org"]));
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
