@@ -61,15 +61,18 @@ export async function hourlyObservations(db: Database, start: Date, end: Date, d
 
 const STATES: readonly State[] = ["ok", "blk", "unk"];
 
-/** Each series' latest state stored before `start` (and less than 10 days old). */
-export async function priorStates(db: Database, start: Date, probeCc: string[]): Promise<Map<SeriesKey, SeriesState>> {
+/**
+ * Each series' latest state stored before `start` (and less than 10 days old). FINAL: a re-run
+ * window writes its states again with the same hour, and the latest write is the one that counts.
+ */
+export async function priorStates(db: Database, start: Date, probeCc: string[] = []): Promise<Map<SeriesKey, SeriesState>> {
   const params: Record<string, unknown> = { start: chInstant(start), fresh: chInstant(new Date(start.getTime() - STATE_FRESHNESS_MS)) };
   if (probeCc.length) params.probe_cc = probeCc;
   const cols = SIGNALS.flatMap(([s]) => ["current_state", "last_change", "s_pos", "s_neg", "last_ts"].map((f) => `argMax(${s}_${f}, ts) AS ${s}_${f}`));
   const rows = await queryRows<Record<string, unknown>>(
     db,
     `SELECT probe_asn, probe_cc, domain, max(ts) AS max_ts, ${cols.join(", ")}
-     FROM event_detector_cusums
+     FROM event_detector_cusums FINAL
      WHERE ts < {start:DateTime64(3, 'UTC')} AND ts > {fresh:DateTime64(3, 'UTC')}
        ${probeCc.length ? "AND probe_cc IN {probe_cc:Array(String)}" : ""}
      GROUP BY probe_asn, probe_cc, domain`,
@@ -147,8 +150,17 @@ export async function recordRun(db: Database, start: Date, end: Date, probeCc: s
   });
 }
 
-/** The end of the latest window run over every country, or null before the first run. */
+/**
+ * Where the timer resumes: the end of the latest window run over every country — but no later than
+ * the last hour that had settled when that run finished, since a run may reach into the present
+ * or the future (the CLI's default ends tomorrow) and has not seen those hours' measurements yet.
+ * Null before the first run.
+ */
 export async function lastWindowEnd(db: Database): Promise<Date | null> {
-  const [r] = await queryRows<{ end: string | null; n: number }>(db, "SELECT max(window_end) AS end, count() AS n FROM event_detector_runs WHERE empty(probe_cc)");
+  const [r] = await queryRows<{ end: string | null; n: number }>(
+    db,
+    `SELECT max(least(window_end, toDateTime64(toStartOfHour(finished_at - INTERVAL 30 MINUTE), 3, 'UTC'))) AS end, count() AS n
+     FROM event_detector_runs WHERE empty(probe_cc)`,
+  );
   return r && Number(r.n) > 0 && r.end ? new Date(toMs(r.end)) : null;
 }
