@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -7,8 +6,8 @@ import { detectChangepoints, DETECTOR_DEFAULTS, SIGNALS, seriesKey, type HourObs
 import { openDatabase, queryRows } from "../../../origin/src/db/clickhouse";
 import { migrate } from "../../../origin/src/db/migrations";
 import { runDetectorWindow } from "../../../origin/src/changepoints/run";
-import { repoRoot } from "../../support/origin-process";
-import { prepareUpstream, unavailable, type UpstreamPipeline } from "../../support/upstream-pipeline";
+import { runUpstreamDetector } from "../../support/upstream-detector";
+import { prepareUpstream, unavailable } from "../../support/upstream-pipeline";
 
 // Conformance with upstream's changepoint detector: ooni/data's detect_changepoints(), unchanged
 // from the snapshot (test/support/upstream-pipeline.ts: the snapshot and its venv), and ours over
@@ -123,23 +122,6 @@ function differences(ourRows: Record<string, unknown>[], upRows: Record<string, 
   return diffs;
 }
 
-/** Runs the harness; its JSON answer. */
-function harness(up: UpstreamPipeline, input: unknown, extra: string[] = []): unknown {
-  const dir = mkdtempSync(path.join(tmpdir(), "cp-conformance-"));
-  try {
-    const inPath = path.join(dir, "in.json");
-    const outPath = path.join(dir, "out.json");
-    writeFileSync(inPath, JSON.stringify(input));
-    execFileSync(up.python, [path.join(repoRoot, "test/origin/changepoints/upstream/run_upstream_detector.py"), up.sourceDir, inPath, outPath, ...extra], {
-      stdio: ["ignore", "ignore", "pipe"],
-      timeout: 600_000,
-    });
-    return JSON.parse(readFileSync(outPath, "utf8"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 const chTs = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace("T", " ");
 
 /**
@@ -184,19 +166,12 @@ suite("changepoint detector conformance with upstream (ooni/data detector.py, un
   it("same changepoints and same final states over 60 synthetic series in 21 daily runs", { timeout: 900_000 }, () => {
     const up = prepareUpstream();
     const parts = chunks(makeSeries());
-    const dir = mkdtempSync(path.join(tmpdir(), "cp-conformance-"));
-    let upstream: { changepoints: Record<string, unknown>[]; states: Record<string, unknown>[] };
-    try {
-      const input = path.join(dir, "in.json");
-      const output = path.join(dir, "out.json");
-      const nan = (v: number) => (Number.isNaN(v) ? null : v);
-      const payload = parts.map((p) => p.map((o) => ({ ...o, dns_isp_blocked: nan(o.dns_isp_blocked), dns_other_blocked: nan(o.dns_other_blocked) })));
-      writeFileSync(input, JSON.stringify({ edd: DETECTOR_DEFAULTS.edd, gap_halflife: DETECTOR_DEFAULTS.gapHalflifeH, warmup: false, chunks: payload }));
-      execFileSync(up.python, [path.join(repoRoot, "test/origin/changepoints/upstream/run_upstream_detector.py"), up.sourceDir, input, output], { stdio: ["ignore", "ignore", "pipe"], timeout: 600_000 });
-      upstream = JSON.parse(readFileSync(output, "utf8"));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const nan = (v: number) => (Number.isNaN(v) ? null : v);
+    const payload = parts.map((p) => p.map((o) => ({ ...o, dns_isp_blocked: nan(o.dns_isp_blocked), dns_other_blocked: nan(o.dns_other_blocked) })));
+    const upstream = runUpstreamDetector(up, { edd: DETECTOR_DEFAULTS.edd, gap_halflife: DETECTOR_DEFAULTS.gapHalflifeH, warmup: false, chunks: payload }) as {
+      changepoints: Record<string, unknown>[];
+      states: Record<string, unknown>[];
+    };
     const mine = ours(parts);
     const diffs = [
       ...differences(mine.changepoints as unknown as Record<string, unknown>[], upstream.changepoints, "changepoints"),
@@ -221,7 +196,7 @@ suite("changepoint detector conformance: upstream's run_detector() against embed
     const rows = analysisRows();
     const hours: [number, number][] = Array.from({ length: 62 }, (_, i) => [T0 + (i - 1) * H, T0 + i * H]);
     const t0 = performance.now();
-    const upstream = harness(up, { analysis: rows, citizenlab: CITIZENLAB, windows: hours }, ["--full"]) as {
+    const upstream = runUpstreamDetector(up, { analysis: rows, citizenlab: CITIZENLAB, windows: hours }, ["--full"]) as {
       changepoints: Record<string, unknown>[];
       cusums: Record<string, unknown>[];
     };

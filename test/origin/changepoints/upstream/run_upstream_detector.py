@@ -8,14 +8,14 @@ Two modes:
   do through its event_detector_cusums table.
     INPUT_JSON: {"edd": 10, "gap_halflife": 48, "warmup": false,
                  "chunks": [[{probe_cc, probe_asn, domain, ts (epoch ms), count…, *_blocked (null: NaN)}, …], …]}
-    OUTPUT_JSON: {"changepoints": [...], "states": [...]} with times as epoch ms
+    OUTPUT_JSON: {"changepoints": [...], "states": [...], "seconds": time in detect_changepoints} with times as epoch ms
 - --full: run_detector() itself, once per hourly window as upstream's hourly task does, against
   embedded ClickHouse (chdb) holding upstream's tables (make_create_queries), a citizenlab table
   and the given analysis rows; its ClickHouse client is replaced by a small chdb adapter
   (parameters substituted by clickhouse_driver's own escaping, as its client does).
     INPUT_JSON: {"analysis": [rows], "citizenlab": [rows], "windows": [[start ms, end ms], …]}
     OUTPUT_JSON: {"changepoints": [rows of event_detector_changepoints FINAL],
-                  "cusums": [latest row per series of event_detector_cusums]}
+                  "cusums": [latest row per series of event_detector_cusums], "seconds": time in the runs}
 
 usage: run_upstream_detector.py SNAPSHOT_DIR INPUT_JSON OUTPUT_JSON [--full]
 """
@@ -23,6 +23,7 @@ usage: run_upstream_detector.py SNAPSHOT_DIR INPUT_JSON OUTPUT_JSON [--full]
 import json
 import math
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 SIGNALS = ["dns_isp_blocked", "dns_other_blocked", "tcp_blocked", "tls_blocked"]
@@ -139,9 +140,11 @@ def full(spec):
             sess.query(f"INSERT INTO {table} FORMAT JSONEachRow\n" + "\n".join(json.dumps(r) for r in rows))
     ChdbClient.session = sess
     detector.ClickhouseClient = ChdbClient
+    t0 = time.perf_counter()
     for start, end in spec["windows"]:
         # As oonipipeline.tasks.detector.make_detector: run_detector's defaults, all countries.
         detector.run_detector(clickhouse_url="chdb://", start_time=to_dt(start), end_time=to_dt(end), probe_cc=[])
+    seconds = time.perf_counter() - t0
     db = ChdbClient()
     cps, cols = db.execute("SELECT * FROM event_detector_changepoints FINAL ORDER BY ts, probe_cc, probe_asn, domain, block_type", with_column_types=True)
     names = [n for n, _ in cols]
@@ -152,7 +155,7 @@ def full(spec):
     for r in cus:
         d = plain(dict(zip(names, r)))
         latest[(d["probe_cc"], d["probe_asn"], d["domain"])] = d
-    return {"changepoints": changepoints, "cusums": [latest[k] for k in sorted(latest)]}
+    return {"changepoints": changepoints, "cusums": [latest[k] for k in sorted(latest)], "seconds": seconds}
 
 
 def main():
@@ -166,6 +169,7 @@ def main():
     spec = json.load(open(input_path))
     cusum_map = {}
     changepoints = []
+    seconds = 0.0
     for chunk in spec["chunks"]:
         observations = []
         for o in chunk:
@@ -175,6 +179,7 @@ def main():
                 if o[s] is None:
                     o[s] = float("nan")
             observations.append(Observation(**o))
+        t0 = time.perf_counter()
         cps, updated, _ = detect_changepoints(
             observations=observations,
             cusum_map=cusum_map,
@@ -182,6 +187,7 @@ def main():
             gap_halflife=spec["gap_halflife"],
             warmup=spec["warmup"],
         )
+        seconds += time.perf_counter() - t0
         changepoints += [plain(c) for c in cps]
         for c in updated:
             cusum_map[f"{c['probe_cc']}_{c['probe_asn']}_{c['domain']}"] = c
@@ -193,7 +199,7 @@ def main():
             for f in ["current_state", "last_change", "s_pos", "s_neg", "last_ts"]:
                 state[f"{s}_{f}"] = to_ms(c[f"{s}_{f}"])
         states.append(state)
-    json.dump({"changepoints": changepoints, "states": states}, open(output_path, "w"))
+    json.dump({"changepoints": changepoints, "states": states, "seconds": seconds}, open(output_path, "w"))
 
 
 if __name__ == "__main__":
