@@ -78,10 +78,13 @@ commandModules["fastpath-reprocess"] = {
 
 // OONI Pipeline v5 (docs/observations.md): observations are written by the fastpath (and its
 // reprocess); the analysis can be rebuilt from them.
+// `analysis changepoints` runs the changepoint detector over a range (docs/changepoints.md).
 commandModules.analysis = {
-  summary: "rebuild the web analysis (LoNI) of a date range from the stored observations, with a progress bar",
-  usage: "analysis reprocess --since YYYY-MM-DD [--until YYYY-MM-DD] [--probe-cc CC[,CC…]]",
-  load: async () => (await import("../analysis/command")).analysisCommand,
+  summary: "rebuild the web analysis (LoNI) of a date range from the stored observations, with a progress bar; run the changepoint detector",
+  usage:
+    "analysis reprocess --since YYYY-MM-DD [--until YYYY-MM-DD] [--probe-cc CC[,CC…]] | " +
+    "analysis changepoints [--start YYYY-MM-DD[THH:MM]] [--end YYYY-MM-DD[THH:MM]] [--probe-cc CC[,CC…]]",
+  load: async () => (await import("../changepoints/command")).withChangepoints((await import("../analysis/command")).analysisCommand),
 };
 
 // Operations (docs/operations.md): periodic jobs, external data updaters, table export.

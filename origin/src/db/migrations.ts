@@ -1,6 +1,7 @@
 import type { Database } from "./clickhouse";
 import { CREATE_ANALYSIS_WEB_MEASUREMENT } from "../analysis/table";
 import { CREATE_OBS_HTTP_MIDDLEBOX, CREATE_OBS_WEB, CREATE_OBS_WEB_CTRL } from "../observations/columns";
+import { CREATE_EVENT_DETECTOR_CHANGEPOINTS, CREATE_EVENT_DETECTOR_CUSUMS, CREATE_EVENT_DETECTOR_RUNS } from "../changepoints/table";
 
 // Versioned, idempotent schema migrations. Every statement is safe to run again (IF NOT EXISTS),
 // so several origin processes starting at once against one server, or a crash half-way through a
@@ -347,6 +348,13 @@ TTL expires_at + INTERVAL 1 DAY`,
     version: 8,
     name: "obs_http_middlebox",
     statements: [CREATE_OBS_HTTP_MIDDLEBOX],
+  },
+  {
+    // The changepoint detector (docs/changepoints.md): its output, its state across runs, and the
+    // windows it has run over.
+    version: 9,
+    name: "changepoint detector (event_detector_changepoints, event_detector_cusums, event_detector_runs)",
+    statements: [CREATE_EVENT_DETECTOR_CHANGEPOINTS, CREATE_EVENT_DETECTOR_CUSUMS, CREATE_EVENT_DETECTOR_RUNS],
   },
 ];
 

@@ -91,6 +91,17 @@ export const JOBS: Record<JobName, JobDefinition> = {
       return `analysis: ${p.days} days, ${p.rows} measurements analysed`;
     },
   },
+  changepoints: {
+    name: "changepoints",
+    summary: "run the changepoint detector over the hours since its last run (docs/changepoints.md)",
+    defaultIntervalMs: HOUR,
+    upstream: "oonipipeline's hourly event detector (Airflow DAG hourly_batch_measurement_processing, at :30)",
+    notConfigured: () => null,
+    async run(services, signal) {
+      const { runDetectorTimer } = await import("../changepoints/run");
+      return runDetectorTimer(services.db, signal);
+    },
+  },
 };
 
 export function isJobName(name: string): name is JobName {

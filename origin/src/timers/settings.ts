@@ -3,7 +3,7 @@ import { z } from "zod";
 
 // Timer settings (merged into the origin's EnvSchema in config.ts; docs/operations.md).
 
-export const JOB_NAMES = ["uploader", "citizenlab", "fingerprints", "asnmeta", "geoip", "backup", "analysis"] as const;
+export const JOB_NAMES = ["uploader", "citizenlab", "fingerprints", "asnmeta", "geoip", "backup", "analysis", "changepoints"] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 const bool = z
