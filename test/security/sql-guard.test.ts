@@ -45,6 +45,17 @@ const ALLOWED: Record<string, Record<string, string>> = {
     'scope.uids ? "WHERE experiment.measurement_uid IN {uids:Array(String)}" : ""': "constant clause with a placeholder",
   },
   "analysis/table.ts": { 'ANALYSIS_COLUMNS.map(([n, t]) => `  ${n} ${t}`).join(",\\n")': "constant column definitions" },
+  "changepoints/route.ts": {
+    'COLUMNS.join(", ")': "constant column list",
+    "f.clause()": "constant clauses with placeholders (Filters, pipeline-api/common.ts)",
+  },
+  "changepoints/store.ts": {
+    'probeCc.length ? "AND probe_cc IN {probe_cc:Array(String)}" : ""': "constant clause with a placeholder",
+    'cols.join(", ")': "constant column list (argMax over the fixed signals' state columns)",
+  },
+  "changepoints/table.ts": {
+    '["dns_isp_blocked", "dns_other_blocked", "tcp_blocked", "tls_blocked"].map(signalColumns).join(",")': "constant column definitions (DDL)",
+  },
   "observations/columns.ts": {
     name: "one of two fixed table names",
     'columns.map(([n, t]) => `  ${n} ${t}`).join(",\\n")': "constant column definitions",
