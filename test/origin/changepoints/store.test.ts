@@ -1,26 +1,16 @@
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../../origin/src/db/clickhouse";
-import { migrate } from "../../../origin/src/db/migrations";
+import { describe, expect, it } from "vitest";
+import type { Database } from "../../../origin/src/db/clickhouse";
 import { freshSeries } from "../../../origin/src/changepoints/cusum";
 import { lastWindowEnd, priorStates, recordRun, writeStates } from "../../../origin/src/changepoints/store";
-import { tempDir } from "../fastpath-pipeline/helpers";
+import { useTempDb } from "../../support/temp-db";
 
 // The detector's state in embedded ClickHouse: where the timer resumes, and which stored state a
 // run starts from.
 
-const tmp = tempDir("changepoints-store");
 let db: Database;
+useTempDb("changepoints-store", (d) => (db = d));
 const H = 3_600_000;
 
-beforeAll(async () => {
-  db = openDatabase({ kind: "embedded", path: path.join(tmp.dir, "ch"), database: "default", queryTimeoutS: 60 });
-  await migrate(db);
-});
-afterAll(async () => {
-  await db?.close();
-  tmp.cleanup();
-});
 
 describe("changepoint detector state", () => {
   it("the timer resumes after the last all-country run, but never past the hour that had settled when it finished", async () => {

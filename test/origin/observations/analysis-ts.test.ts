@@ -1,7 +1,5 @@
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, queryRows, type Database } from "../../../origin/src/db/clickhouse";
-import { migrate } from "../../../origin/src/db/migrations";
+import { describe, expect, it } from "vitest";
+import { queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { tsvRows } from "../../../origin/src/db/tab-separated";
 import { addControlRow, addWebRow, emptyWindow, hostKey, mergeWindow, overlay, viewOf, windowDay } from "../../../origin/src/analysis/ground-truth";
 import { LiveAnalysis } from "../../../origin/src/analysis/live";
@@ -11,7 +9,7 @@ import { ANALYSIS_COLUMNS } from "../../../origin/src/analysis/table";
 import { analyseMeasurement, urlDomain } from "../../../origin/src/analysis/web";
 import { observe, type MeasurementObservations, type WebControlObservationRow, type WebObservationRow } from "../../../origin/src/observations";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
-import { tempDir } from "../fastpath-pipeline/helpers";
+import { useTempDb } from "../../support/temp-db";
 
 // The web analysis in TypeScript (analysis/web.ts, ground-truth.ts, live.ts): its pieces, and a
 // differential test against the ClickHouse statement it replaces in the live path (query.ts, still
@@ -150,18 +148,9 @@ describe("web analysis in TypeScript: the pieces", () => {
 });
 
 describe("web analysis in TypeScript: with ClickHouse", () => {
-  const tmp = tempDir("analysis-ts");
   let db: Database;
+  useTempDb("analysis-ts", (d) => (db = d));
 
-  beforeAll(async () => {
-    db = openDatabase({ kind: "embedded", path: path.join(tmp.dir, "ch"), database: "default", queryTimeoutS: 60 });
-    await migrate(db);
-  });
-
-  afterAll(async () => {
-    await db?.close();
-    tmp.cleanup();
-  });
 
   const analysisOf = async (n: number) =>
     (await queryRows<Record<string, unknown>>(db, "SELECT * FROM analysis_web_measurement FINAL WHERE measurement_uid = {u:String}", { u: uid(n) }))[0];

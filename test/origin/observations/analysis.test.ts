@@ -1,29 +1,18 @@
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, queryRows, type Database } from "../../../origin/src/db/clickhouse";
-import { migrate } from "../../../origin/src/db/migrations";
+import { describe, expect, it } from "vitest";
+import { queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { analysisCommand } from "../../../origin/src/analysis/command";
 import { AnalysisFollower } from "../../../origin/src/analysis/follower";
 import { observe, type MeasurementObservations } from "../../../origin/src/observations";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
 import type { Services } from "../../../origin/src/services";
-import { tempDir } from "../fastpath-pipeline/helpers";
+import { useTempDb } from "../../support/temp-db";
 
 // The web analysis in embedded ClickHouse: live (ObservationWriter, per batch, ground truth so far)
 // and rebuilt by `analysis reprocess` (whole days, as upstream's batch), which replaces live rows.
 
-const tmp = tempDir("analysis");
 let db: Database;
+useTempDb("analysis", (d) => (db = d));
 
-beforeAll(async () => {
-  db = openDatabase({ kind: "embedded", path: path.join(tmp.dir, "ch"), database: "default", queryTimeoutS: 60 });
-  await migrate(db);
-});
-
-afterAll(async () => {
-  await db?.close();
-  tmp.cleanup();
-});
 
 const START = "2024-05-01 10:00:00";
 

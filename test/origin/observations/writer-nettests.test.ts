@@ -1,30 +1,19 @@
 import { readFileSync } from "node:fs";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, queryRows, type Database } from "../../../origin/src/db/clickhouse";
-import { migrate } from "../../../origin/src/db/migrations";
+import { describe, expect, it } from "vitest";
+import { queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { observe, OBS_HTTP_MIDDLEBOX_COLUMNS, type MeasurementObservations } from "../../../origin/src/observations";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
-import { tempDir } from "../fastpath-pipeline/helpers";
+import { useTempDb } from "../../support/temp-db";
 
 // The other tests' rows written to embedded ClickHouse by the writer the fastpath and
 // `fastpath reprocess` share: middlebox tests into obs_http_middlebox (migration 8, upstream's
 // columns), the rest into obs_web, and no web analysis for them.
 
 const suite = corpusAvailable ? describe : describe.skip;
-const tmp = tempDir("obs-nettests-writer");
 let db: Database;
+useTempDb("obs-nettests-writer", (d) => (db = d));
 
-beforeAll(async () => {
-  db = openDatabase({ kind: "embedded", path: path.join(tmp.dir, "ch"), database: "default", queryTimeoutS: 60 });
-  await migrate(db);
-});
-
-afterAll(async () => {
-  await db?.close();
-  tmp.cleanup();
-});
 
 function observed(file: string, uid: string): MeasurementObservations {
   const r = observe(JSON.parse(readFileSync(corpusPath("measurements", file), "utf8")) as Record<string, unknown>, uid);
