@@ -22,6 +22,11 @@ export interface EdgeProcess {
 
 export { freePort };
 
+/** Helpers of equal weight, neither canary nor drained, ids `<prefix>-<i>`: the pool the load, fault and interop stacks balance. */
+export function helperPool(urls: readonly string[], prefix = "th"): BridgeConfig["helpers"]["pool"] {
+  return urls.map((url, i) => ({ id: `${prefix}-${i}`, url, weight: 1, canary: false, drained: false }));
+}
+
 export interface EdgeOptions {
   originUrl: string;
   edgeSecret: string;

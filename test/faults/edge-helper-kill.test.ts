@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEdgeProcess, type EdgeProcess } from "../contract/edge-process";
+import { helperPool, startEdgeProcess, type EdgeProcess } from "../contract/edge-process";
 import { report, scale } from "../support/reliability";
 import { startSlowSite, type SlowSite } from "../support/slow-site";
 import { startHelperProcess, type HelperProcess } from "../support/testhelper-process";
@@ -60,7 +60,7 @@ beforeAll(async () => {
         ...c.helpers,
         attempt_timeout_ms: ATTEMPT_TIMEOUT_MS,
         budget_ms: BUDGET_MS,
-        pool: helpers.map((h, i) => ({ id: `th-${i}`, url: h.url, weight: 1, canary: false, drained: false })),
+        pool: helperPool(helpers.map((h) => h.url)),
       },
     }),
   });

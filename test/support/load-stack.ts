@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { startEdgeProcess, type EdgeProcess } from "../contract/edge-process";
+import { helperPool, startEdgeProcess, type EdgeProcess } from "../contract/edge-process";
 import { startOriginProcess, type OriginProcess } from "./origin-process";
 import { startSlowSite, type SlowSite } from "./slow-site";
 import { startHelperProcess, type HelperProcess } from "./testhelper-process";
@@ -32,7 +32,7 @@ export async function startLoadStack(opts: { helpers?: number; originEnv?: Recor
     runtime: "miniflare",
     configure: (c) => ({
       ...c,
-      helpers: { ...c.helpers, pool: helpers.map((h, i) => ({ id: `th-${i}`, url: h.url, weight: 1, canary: false, drained: false })) },
+      helpers: { ...c.helpers, pool: helperPool(helpers.map((h) => h.url)) },
     }),
   });
   return {

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startEdgeProcess, type EdgeProcess } from "../../contract/edge-process";
+import { helperPool, startEdgeProcess, type EdgeProcess } from "../../contract/edge-process";
 import { repoRoot, startOriginProcess, type OriginProcess } from "../../support/origin-process";
 import { startHelperProcess, type HelperProcess } from "../../support/testhelper-process";
 import { startDnsResponder, type DnsFailure, type DnsResponder } from "./dns";
@@ -206,7 +206,7 @@ export async function startInteropStack(opts: { bridges?: number } = {}): Promis
       runtime: "miniflare",
       configure: (c) => ({
         ...c,
-        helpers: { ...c.helpers, pool: [{ id: "th-interop", url: helper.url, weight: 1, canary: false, drained: false }] },
+        helpers: { ...c.helpers, pool: helperPool([helper.url], "th-interop") },
         legacy_helpers: { tcp_echo: [legacyAddress], http_return_json_headers: [`http://${legacyAddress}:8080`] },
       }),
     });
