@@ -36,106 +36,132 @@ export class SubstringSet {
   constructor(patterns: readonly (string | Uint8Array)[]) {
     this.size = patterns.length;
     this.seen = new Uint8Array(patterns.length);
-    const children: Map<number, number>[] = [new Map()];
-    const outs: number[][] = [[]];
+    const encoded = patterns.map((p) => (typeof p === "string" ? textEncoder.encode(p) : p));
+    let maxNodes = 1;
+    for (const bytes of encoded) maxNodes += bytes.length;
+
+    // The trie in typed arrays (child and sibling lists, pattern lists): a Map per node, as this
+    // was first built, left ~50 MB of transient heap per fingerprint set, which V8 kept as RSS in
+    // every scoring thread. Node ids here are in insertion order ("old" ids).
+    const firstChild = new Int32Array(maxNodes).fill(-1);
+    const nextSibling = new Int32Array(maxNodes).fill(-1);
+    const label = new Uint8Array(maxNodes);
+    const outHead = new Int32Array(maxNodes).fill(-1);
+    const outNext = new Int32Array(patterns.length).fill(-1);
+    const childOf = (node: number, b: number): number => {
+      for (let c = firstChild[node]!; c !== -1; c = nextSibling[c]!) if (label[c] === b) return c;
+      return -1;
+    };
+    let count = 1;
     const always: number[] = [];
-    patterns.forEach((p, id) => {
-      const bytes = typeof p === "string" ? textEncoder.encode(p) : p;
+    for (let pid = 0; pid < encoded.length; pid++) {
+      const bytes = encoded[pid]!;
       if (bytes.length === 0) {
-        always.push(id);
-        return;
+        always.push(pid);
+        continue;
       }
       let node = 0;
-      for (const b of bytes) {
-        let next = children[node]!.get(b);
-        if (next === undefined) {
-          next = children.length;
-          children.push(new Map());
-          outs.push([]);
-          children[node]!.set(b, next);
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i]!;
+        let next = childOf(node, b);
+        if (next === -1) {
+          next = count++;
+          label[next] = b;
+          nextSibling[next] = firstChild[node]!;
+          firstChild[node] = next;
         }
         node = next;
       }
-      outs[node]!.push(id);
-    });
+      outNext[pid] = outHead[node]!;
+      outHead[node] = pid;
+    }
     this.always = always;
+    const n = count;
 
-    // Renumber the trie in BFS order (root 0) so shallow states have small ids.
-    const n = children.length;
-    const bfs: number[] = [0];
-    for (let qi = 0; qi < bfs.length; qi++) for (const v of children[bfs[qi]!]!.values()) bfs.push(v);
-    const id = new Int32Array(n);
-    bfs.forEach((old, i) => (id[old] = i));
-    const kids: Map<number, number>[] = bfs.map((old) => {
-      const m = new Map<number, number>();
-      for (const [b, v] of children[old]!) m.set(b, id[v]!);
-      return m;
-    });
-    const outputs: number[][] = bfs.map((old) => outs[old]!);
+    // BFS order (root 0) gives the final ids, so that shallow states have small ids; it also
+    // puts every fail state before the states failing to it.
+    const order = new Int32Array(n); // final id → old id
+    const id = new Int32Array(n); // old id → final id
+    let tail = 1;
+    for (let qi = 0; qi < tail; qi++) {
+      for (let c = firstChild[order[qi]!]!; c !== -1; c = nextSibling[c]!) {
+        id[c] = tail;
+        order[tail++] = c;
+      }
+    }
 
+    // Fail and dictionary links, computed on old ids in BFS order, stored under final ids.
+    const failOld = new Int32Array(n);
+    const dictOld = new Int32Array(n); // nearest proper suffix with outputs (0 = none)
+    for (let qi = 0; qi < n; qi++) {
+      const u = order[qi]!;
+      if (u !== 0) {
+        const fu = failOld[u]!;
+        dictOld[u] = outHead[fu]! !== -1 ? fu : dictOld[fu]!;
+      }
+      for (let v = firstChild[u]!; v !== -1; v = nextSibling[v]!) {
+        if (u === 0) continue; // depth-1 states fail to the root
+        const b = label[v]!;
+        let f = failOld[u]!;
+        while (f !== 0 && childOf(f, b) === -1) f = failOld[f]!;
+        const to = childOf(f, b);
+        failOld[v] = to === -1 ? 0 : to;
+      }
+    }
     const fail = new Int32Array(n);
     const dict = new Int32Array(n);
     for (let u = 0; u < n; u++) {
-      for (const [b, v] of kids[u]!) {
-        if (u === 0) continue; // depth-1 states fail to the root
-        let f = fail[u]!;
-        while (f !== 0 && !kids[f]!.has(b)) f = fail[f]!;
-        fail[v] = kids[f]!.get(b) ?? 0;
-      }
-      if (u !== 0) {
-        const fu = fail[u]!;
-        dict[u] = outputs[fu]!.length > 0 ? fu : dict[fu]!;
-      }
+      fail[u] = id[failOld[order[u]!]!]!;
+      dict[u] = id[dictOld[order[u]!]!]!;
     }
     this.fail = fail;
     this.dict = dict;
 
+    // Full rows: a state's row is its fail state's row (already filled: BFS order) with its own
+    // children written over it.
     this.denseCount = Math.min(n, DENSE_STATES);
     this.dense = new Int32Array(this.denseCount * 256);
-    for (let u = 0; u < this.denseCount; u++) {
-      for (let b = 0; b < 256; b++) {
-        const child = kids[u]!.get(b);
-        this.dense[u * 256 + b] = child ?? (u === 0 ? 0 : this.dense[fail[u]! * 256 + b]!);
-      }
-    }
-
     this.asciiCount = Math.min(n, ASCII_STATES);
     this.ascii = n <= 0x10000 ? new Uint16Array(this.asciiCount * 128) : new Int32Array(this.asciiCount * 128);
-    // BFS order puts every fail state before the states failing to it.
-    for (let u = 0; u < this.asciiCount; u++) {
-      for (let b = 0; b < 128; b++) {
-        const child = kids[u]!.get(b);
-        this.ascii[u * 128 + b] = child ?? (u === 0 ? 0 : this.ascii[fail[u]! * 128 + b]!);
+    const rows = Math.max(this.denseCount, this.asciiCount);
+    for (let u = 0; u < rows; u++) {
+      const f = fail[u]!;
+      if (u > 0 && u < this.denseCount) this.dense.copyWithin(u * 256, f * 256, f * 256 + 256);
+      if (u > 0 && u < this.asciiCount) this.ascii.copyWithin(u * 128, f * 128, f * 128 + 128);
+      for (let c = firstChild[order[u]!]!; c !== -1; c = nextSibling[c]!) {
+        const b = label[c]!;
+        if (u < this.denseCount) this.dense[u * 256 + b] = id[c]!;
+        if (u < this.asciiCount && b < 128) this.ascii[u * 128 + b] = id[c]!;
       }
     }
 
-    let edges = 0;
-    for (let i = 1; i < n; i++) edges += kids[i]!.size;
+    // Sparse transitions of every state but the root (whose row is always dense).
     this.edgeStart = new Int32Array(n + 1);
-    this.edgeByte = new Uint8Array(edges);
-    this.edgeTo = new Int32Array(edges);
+    this.edgeByte = new Uint8Array(Math.max(0, n - 1));
+    this.edgeTo = new Int32Array(Math.max(0, n - 1));
     let e = 0;
-    for (let i = 0; i < n; i++) {
-      this.edgeStart[i] = e;
-      if (i === 0) continue;
-      for (const [b, v] of [...kids[i]!].sort((x, y) => x[0] - y[0])) {
-        this.edgeByte[e] = b;
-        this.edgeTo[e] = v;
+    for (let u = 0; u < n; u++) {
+      this.edgeStart[u] = e;
+      if (u === 0) continue;
+      for (let c = firstChild[order[u]!]!; c !== -1; c = nextSibling[c]!) {
+        this.edgeByte[e] = label[c]!;
+        this.edgeTo[e] = id[c]!;
         e++;
       }
     }
     this.edgeStart[n] = e;
 
     let total = 0;
-    for (const o of outputs) total += o.length;
+    for (let pid = 0; pid < encoded.length; pid++) if (encoded[pid]!.length > 0) total++;
     this.outStart = new Int32Array(n + 1);
     this.outIds = new Int32Array(total);
     this.reports = new Uint8Array(n);
     let k = 0;
-    for (let i = 0; i < n; i++) {
-      this.outStart[i] = k;
-      for (const pid of outputs[i]!) this.outIds[k++] = pid;
-      if (outputs[i]!.length > 0 || dict[i]! !== 0) this.reports[i] = 1;
+    for (let u = 0; u < n; u++) {
+      this.outStart[u] = k;
+      const old = order[u]!;
+      for (let pid = outHead[old]!; pid !== -1; pid = outNext[pid]!) this.outIds[k++] = pid;
+      if (outHead[old]! !== -1 || dict[u]! !== 0) this.reports[u] = 1;
     }
     this.outStart[n] = k;
   }
