@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { z } from "zod";
 
 // What a spool `.post` file holds (docs/spool.md): one JSON object, an envelope whose `content` is
@@ -62,8 +63,19 @@ export interface PostContent {
 // replacement of invalid UTF-8, and ignoreBOM keeps a leading BOM as Buffer#toString does.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
+/**
+ * The file as text. Most files are pure ASCII, where Latin-1 and UTF-8 read the same and copying
+ * the bytes into a one-byte string is about 1.5× faster than UTF-8 decoding (isAscii is a SIMD
+ * scan); the rest (and any BOM, which is not ASCII) go through the decoder.
+ */
+function fileText(bytes: Uint8Array): string {
+  if (!isAscii(bytes)) return utf8.decode(bytes);
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buf.latin1Slice(0, buf.length);
+}
+
 export function parsePostFile(bytes: Uint8Array): PostContent {
-  const raw: unknown = JSON.parse(utf8.decode(bytes));
+  const raw: unknown = JSON.parse(fileText(bytes));
   // zod checks the shape, but the values returned are JSON.parse's own objects: rebuilding them
   // (as a zod record does) would turn a "__proto__" key into the object's prototype, letting a
   // measurement smuggle inherited fields past the scorers.

@@ -27,6 +27,23 @@ describe(".post files", () => {
     expect(envelopeAroundMeasurementText(text, "R6", "u").toString()).toBe(`{"format":"json","report_id":"R6","content":${text}}`);
     expect(parsePostFile(Buffer.from(`{"is_verified":"yes","content":${text}}`)).isVerified).toBe("u");
   });
+  it("reads text as UTF-8 whether the file is pure ASCII or not, from a Buffer or a view into a larger array", () => {
+    const expectText = (bytes: Uint8Array, input: unknown) =>
+      expect(parsePostFile(bytes).measurement.input).toBe(input);
+    const post = (input: string) => `{"format":"json","content":{"input":${JSON.stringify(input)}}}`;
+    expectText(Buffer.from(post("http://example.org/")), "http://example.org/");
+    expectText(Buffer.from(post("café — 🌍")), "café — 🌍");
+    expectText(Buffer.from(post("\\u00e9 \u00e9")), "\\u00e9 \u00e9");
+    // Invalid UTF-8 becomes U+FFFD, as Buffer#toString and TextDecoder do.
+    const invalid = Buffer.concat([Buffer.from('{"content":{"input":"a'), Buffer.from([0xff, 0xc3]), Buffer.from('b"}}')]);
+    expectText(invalid, "a\ufffd\ufffdb");
+    // A Uint8Array that is not a Buffer and starts inside a larger ArrayBuffer.
+    const ascii = Buffer.from(`xxxx${post("plain")}yyyy`);
+    const view = new Uint8Array(ascii.buffer.slice(ascii.byteOffset, ascii.byteOffset + ascii.length), 4, ascii.length - 8);
+    expectText(view, "plain");
+    const utf8 = Buffer.from(`xxxx${post("ünïcode")}yyyy`);
+    expectText(new Uint8Array(utf8.buffer.slice(utf8.byteOffset, utf8.byteOffset + utf8.length), 4, utf8.length - 8), "ünïcode");
+  });
   it("throws on what is not an envelope", () => {
     for (const bad of ["", "null", "[]", '{"content":5}', '{"content":"[1]"}', "{"]) expect(() => parsePostFile(Buffer.from(bad))).toThrow();
   });
