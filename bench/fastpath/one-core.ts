@@ -14,7 +14,10 @@ import { scoreMeasurement } from "../../origin/src/fastpath/score";
 // both processes, after a full GC (Python frees as it goes; `--expose-gc` lets us do the same).
 // One JSON line out, the harness's keys plus prod_rows_per_s.
 //
-//   node --expose-gc --import tsx bench/fastpath/one-core.ts --items FILE --fingerprints DIR --seconds N
+// run.ts starts it with the scoring threads' young-generation size (--max-semi-space-size, see
+// SCORING_YOUNG_GENERATION_MB in origin/src/fastpath/pipeline/pool.ts).
+//
+//   node --expose-gc --max-semi-space-size=8 --import tsx bench/fastpath/one-core.ts --items FILE --fingerprints DIR --seconds N
 
 const { values } = parseArgs({ options: { items: { type: "string" }, fingerprints: { type: "string" }, seconds: { type: "string" } } });
 const SECONDS = Number(values.seconds ?? 5);

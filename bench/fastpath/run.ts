@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { queryRows } from "../../origin/src/db/clickhouse";
 import { loadFingerprintDir } from "../../origin/src/fastpath/fingerprints";
 import { startFastpath } from "../../origin/src/fastpath/pipeline";
-import { ScoringPool } from "../../origin/src/fastpath/pipeline/pool";
+import { SCORING_YOUNG_GENERATION_MB, ScoringPool } from "../../origin/src/fastpath/pipeline/pool";
 import type { ScoreItem } from "../../origin/src/fastpath/pipeline/score-item";
 import { FastpathStore } from "../../origin/src/fastpath/pipeline/store";
 import { makeMeasurementUid } from "../../origin/src/intake/measurement-uid";
@@ -102,7 +102,8 @@ const itemsFile = (name: string, list: MixItem[]) => {
 function ours(file: string): OneCore {
   const r = spawnSync(
     process.execPath,
-    ["--expose-gc", "--import", "tsx", path.join(repoRoot, "bench/fastpath/one-core.ts"), "--items", file, "--fingerprints", corpusPath("fingerprints"), "--seconds", String(SECONDS)],
+    // The scoring threads' young generation (SCORING_YOUNG_GENERATION_MB = 3 semi-spaces).
+    ["--expose-gc", `--max-semi-space-size=${SCORING_YOUNG_GENERATION_MB / 3}`, "--import", "tsx", path.join(repoRoot, "bench/fastpath/one-core.ts"), "--items", file, "--fingerprints", corpusPath("fingerprints"), "--seconds", String(SECONDS)],
     { encoding: "utf8", cwd: repoRoot, maxBuffer: 1 << 24 },
   );
   if (r.status !== 0) throw new Error(`one-core.ts failed: ${r.stderr}`);

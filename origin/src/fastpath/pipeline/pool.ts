@@ -27,6 +27,14 @@ interface Slot {
 /** Tasks handed to one thread at once: one running, one waiting in its message queue. */
 const PER_THREAD = 2;
 
+/**
+ * Young generation of a scoring thread, MB (V8 sizes it as 3 semi-spaces: this is
+ * `--max-semi-space-size=8`, which bench/fastpath gives its one-core run). Scoring makes one parse
+ * tree per measurement and drops it; on the bench's ≤ 100 KB mix a 4–8 MB semi-space scores as
+ * fast as V8's default 16 MB and peaks ~15 MB lower per thread.
+ */
+export const SCORING_YOUNG_GENERATION_MB = 24;
+
 function workerSource(): { source: string | URL; eval: boolean } {
   return threadSource(new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url));
 }
@@ -121,7 +129,11 @@ export class ScoringPool {
 
   private spawn(index: number): Slot {
     const { source, eval: isEval } = workerSource();
-    const worker = new Worker(source, { eval: isEval, name: `fastpath-${index}`, resourceLimits: this.opts.resourceLimits });
+    const worker = new Worker(source, {
+      eval: isEval,
+      name: `fastpath-${index}`,
+      resourceLimits: { maxYoungGenerationSizeMb: SCORING_YOUNG_GENERATION_MB, ...this.opts.resourceLimits },
+    });
     const slot: Slot = { worker, running: new Map(), ready: false };
     this.slots[index] = slot;
     if (this.fingerprints) worker.postMessage({ type: "fingerprints", lists: this.fingerprints } satisfies ToWorker);
