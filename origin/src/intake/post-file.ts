@@ -71,7 +71,7 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 function fileText(bytes: Uint8Array): string {
   if (!isAscii(bytes)) return utf8.decode(bytes);
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buf.latin1Slice(0, buf.length);
+  return buf.toString("latin1");
 }
 
 export function parsePostFile(bytes: Uint8Array): PostContent {
