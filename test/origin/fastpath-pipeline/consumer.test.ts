@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { ensureScored, loadFingerprintSet, startFastpath } from "../../../origin/src/fastpath/pipeline";
 import { scoreItem } from "../../../origin/src/fastpath/pipeline/score-item";
@@ -8,39 +8,29 @@ import { FastpathStore } from "../../../origin/src/fastpath/pipeline/store";
 import { parseMeasurementUid } from "../../../origin/src/intake/measurement-uid";
 import { envelopeAroundMeasurementText } from "../../../origin/src/intake/post-file";
 import { Spool } from "../../../origin/src/intake/spool";
+import { useTempDb } from "../../support/temp-db";
 import {
   REPORT_ID,
   blockpageFingerprint,
   countRows,
   eventually,
   expected,
-  openTempDb,
   pipelineConfig,
   rowsFor,
   silent,
   spoolBytes,
   spoolMeasurement,
-  tempDir,
   webConnectivity,
   type Verdict,
 } from "./helpers";
 
 // The live pipeline in this process: a real spool, real scoring threads, embedded ClickHouse.
 
-const tmp = tempDir("consumer");
 let db: Database;
-
-beforeAll(async () => {
-  db = await openTempDb(tmp.dir);
-});
-
-afterAll(async () => {
-  await db?.close();
-  tmp.cleanup();
-});
+const tmpDir = useTempDb("consumer", (d) => (db = d));
 
 async function freshSpool(name: string): Promise<Spool> {
-  return Spool.open(path.join(tmp.dir, name));
+  return Spool.open(path.join(tmpDir, name));
 }
 
 describe("fastpath pipeline (in process)", () => {
@@ -129,7 +119,7 @@ describe("fastpath pipeline (in process)", () => {
 
   it("ClickHouse down: keeps measurements, bounded, and catches up once it is back", async () => {
     const spool = await freshSpool("spool-outage");
-    const flag = path.join(tmp.dir, "clickhouse-down");
+    const flag = path.join(tmpDir, "clickhouse-down");
     writeFileSync(flag, "");
     const fp = startFastpath({
       // A tiny bound so the outage overflows it: the overflow must be recovered by a scan.
@@ -159,7 +149,7 @@ describe("fastpath pipeline (in process)", () => {
 
   it("an INSERT outage after start: rows wait in memory and are retried", async () => {
     const spool = await freshSpool("spool-insert-outage");
-    const flag = path.join(tmp.dir, "clickhouse-down-2");
+    const flag = path.join(tmpDir, "clickhouse-down-2");
     const fp = startFastpath({ config: pipelineConfig({ faultClickhouseDownFile: flag }), db, spool, log: silent });
     try {
       const before = await spoolMeasurement(spool, webConnectivity("ok", 5000));
@@ -225,7 +215,7 @@ describe("fastpath pipeline (in process)", () => {
     // A uid from another hour directory is refused, not looked up.
     await expect(ensureScored(services, "2020010100_IT_webconnectivity", mine)).rejects.toThrow(/not a spool entry/);
     // ClickHouse down: the uploader is told so (and keeps the files).
-    const flag = path.join(tmp.dir, "down-ensure");
+    const flag = path.join(tmpDir, "down-ensure");
     writeFileSync(flag, "");
     const down = { ...services, config: { fastpath: pipelineConfig({ faultClickhouseDownFile: flag }) } };
     await expect(ensureScored(down, hourDir, mine)).rejects.toThrow(/ClickHouse unavailable/);

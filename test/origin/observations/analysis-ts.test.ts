@@ -7,44 +7,16 @@ import { DNS_RULES, TCP_RULES, TLS_RULES, runLayer, type RowInputs } from "../..
 import { dayWindows, runWebAnalysis } from "../../../origin/src/analysis/store";
 import { ANALYSIS_COLUMNS } from "../../../origin/src/analysis/table";
 import { analyseMeasurement, urlDomain } from "../../../origin/src/analysis/web";
-import { observe, type MeasurementObservations, type WebControlObservationRow, type WebObservationRow } from "../../../origin/src/observations";
+import type { MeasurementObservations, WebControlObservationRow, WebObservationRow } from "../../../origin/src/observations";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
 import { useTempDb } from "../../support/temp-db";
+import { START, wcUid as uid, observed, wcMeasurement as measurement } from "./web-connectivity-fixture";
 
 // The web analysis in TypeScript (analysis/web.ts, ground-truth.ts, live.ts): its pieces, and a
 // differential test against the ClickHouse statement it replaces in the live path (query.ts, still
 // what `analysis reprocess` runs) over randomized observation rows — every NULL and edge the
 // rules can meet, not only what real measurements contain. The conformance test holds both to
 // upstream's rows.
-
-const START = "2024-05-01 10:00:00.000";
-
-/** A web_connectivity 0.4 measurement: the system resolver answers `ip`; the control resolved `ctrlIps`. */
-function measurement(n: number, host: string, probe: { ip?: string; failure?: string; tcp?: boolean }, ctrlIps: string[], report = `R${n}`) {
-  return {
-    probe_cc: "IT", probe_asn: "AS30722", test_name: "web_connectivity", test_version: "0.4.3", report_id: report,
-    measurement_start_time: START.slice(0, 19), input: `https://${host}/`, software_name: "ooniprobe-cli", software_version: "3.22.0",
-    annotations: { network_type: "wifi" },
-    test_keys: {
-      queries: [{ hostname: host, query_type: "A", engine: "system", failure: probe.failure ?? null, answers: probe.ip ? [{ answer_type: "A", ipv4: probe.ip }] : null }],
-      tcp_connect: probe.ip ? [{ ip: probe.ip, port: 443, status: { success: probe.tcp ?? true, failure: probe.tcp === false ? "connection_reset" : null } }] : [],
-      requests: [],
-      control: {
-        dns: { failure: null, addrs: ctrlIps },
-        tcp_connect: Object.fromEntries(ctrlIps.map((ip) => [`${ip}:443`, { status: true, failure: null }])),
-        http_request: { body_length: 10, failure: null, status_code: 200 },
-      },
-    },
-  };
-}
-
-const uid = (n: number) => `20240501100000.${String(n).padStart(6, "0")}_IT_webconnectivity_${n.toString(16).padStart(16, "0")}`;
-
-function observed(n: number, m: Record<string, unknown>): MeasurementObservations {
-  const r = observe(m, uid(n));
-  if (r.kind !== "ok") throw new Error(JSON.stringify(r));
-  return r.observations;
-}
 
 const noFingerprints = { fingerprint: () => undefined };
 
@@ -199,7 +171,7 @@ describe("web analysis in TypeScript: with ClickHouse", () => {
     const read = () => queryRows<Record<string, unknown>>(db, `SELECT ${cols} FROM analysis_web_measurement FINAL ORDER BY measurement_uid`);
     const ts = await read();
     await db.client.command({ query: "TRUNCATE TABLE analysis_web_measurement" });
-    for (const w of dayWindows([START])) await runWebAnalysis(db, { since: w.since, until: w.until });
+    for (const w of dayWindows([`${START}.000`])) await runWebAnalysis(db, { since: w.since, until: w.until });
     const sql = await read();
     expect(ts.length).toBe(400);
     const rules = new Set(ts.flatMap((r) => [r.top_dns_rule_id, r.top_tcp_rule_id, r.top_tls_rule_id]));

@@ -2,47 +2,16 @@ import { describe, expect, it } from "vitest";
 import { queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { analysisCommand } from "../../../origin/src/analysis/command";
 import { AnalysisFollower } from "../../../origin/src/analysis/follower";
-import { observe, type MeasurementObservations } from "../../../origin/src/observations";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
 import type { Services } from "../../../origin/src/services";
 import { useTempDb } from "../../support/temp-db";
+import { wcUid as uid, observed, wcMeasurement } from "./web-connectivity-fixture";
 
 // The web analysis in embedded ClickHouse: live (ObservationWriter, per batch, ground truth so far)
 // and rebuilt by `analysis reprocess` (whole days, as upstream's batch), which replaces live rows.
 
 let db: Database;
 useTempDb("analysis", (d) => (db = d));
-
-
-const START = "2024-05-01 10:00:00";
-
-/** web_connectivity 0.4: the system resolver answers `probeIp`; the control resolved `ctrlIps`. */
-function measurement(n: number, host: string, probe: { ip?: string; failure?: string; tcp?: boolean }, ctrlIps: string[]) {
-  return {
-    probe_cc: "IT", probe_asn: "AS30722", test_name: "web_connectivity", test_version: "0.4.3", report_id: `R${n}`,
-    measurement_start_time: START, input: `https://${host}/`, software_name: "ooniprobe-cli", software_version: "3.22.0",
-    annotations: { network_type: "wifi" },
-    test_keys: {
-      blocking: probe.failure ? "dns" : false,
-      queries: [{ hostname: host, query_type: "A", engine: "system", failure: probe.failure ?? null, answers: probe.ip ? [{ answer_type: "A", ipv4: probe.ip }] : null }],
-      tcp_connect: probe.ip ? [{ ip: probe.ip, port: 443, status: { success: probe.tcp ?? true, failure: probe.tcp === false ? "connection_reset" : null } }] : [],
-      requests: [],
-      control: {
-        dns: { failure: null, addrs: ctrlIps },
-        tcp_connect: Object.fromEntries(ctrlIps.map((ip) => [`${ip}:443`, { status: true, failure: null }])),
-        http_request: { body_length: 10, failure: null, status_code: 200 },
-      },
-    },
-  };
-}
-
-const uid = (n: number) => `20240501100000.${String(n).padStart(6, "0")}_IT_webconnectivity_${n.toString(16).padStart(16, "0")}`;
-
-function observed(n: number, m: Record<string, unknown>): MeasurementObservations {
-  const r = observe(m, uid(n));
-  if (r.kind !== "ok") throw new Error(JSON.stringify(r));
-  return r.observations;
-}
 
 async function analysisOf(n: number) {
   const [row] = await queryRows<Record<string, unknown>>(db, "SELECT * FROM analysis_web_measurement FINAL WHERE measurement_uid = {u:String}", { u: uid(n) });
@@ -53,9 +22,9 @@ describe("web analysis", () => {
   it("live: each batch is analysed as it is written, with the LoNI values of the rule that fired", async () => {
     const w = new ObservationWriter(db, null);
     await w.write([
-      observed(1, measurement(1, "a.example", { ip: "10.10.34.36", tcp: false }, ["93.184.215.1"])), // bogon the control never saw
-      observed(2, measurement(2, "b.example", { failure: "dns_nxdomain_error" }, ["93.184.215.2"])), // NXDOMAIN, control resolves
-      observed(3, measurement(3, "c.example", { ip: "93.184.215.3" }, ["93.184.215.3"])), // all fine
+      observed(1, wcMeasurement(1, "a.example", { ip: "10.10.34.36", tcp: false }, ["93.184.215.1"], { blocking: true })), // bogon the control never saw
+      observed(2, wcMeasurement(2, "b.example", { failure: "dns_nxdomain_error" }, ["93.184.215.2"], { blocking: true })), // NXDOMAIN, control resolves
+      observed(3, wcMeasurement(3, "c.example", { ip: "93.184.215.3" }, ["93.184.215.3"], { blocking: true })), // all fine
     ]);
     expect(await analysisOf(1)).toMatchObject({ top_dns_rule_id: "bogon_not_in_ctrl", dns_blocked: 0.95, top_tcp_rule_id: "dns_untrusted", analysis_rules_version: 2 });
     expect(await analysisOf(2)).toMatchObject({ top_dns_rule_id: "dns_system_failure_ctrl_ok", dns_blocked: 0.9, top_dns_failure: "dns_nxdomain_error" });
@@ -66,10 +35,10 @@ describe("web analysis", () => {
     const w = new ObservationWriter(db, null);
     // Live, the only ground truth for d.example is this measurement's own control: it never
     // resolved the probe's answer, and the ASNs are unknown, so the answer looks unmatched.
-    await w.write([observed(10, measurement(10, "d.example", { ip: "93.184.215.10" }, ["93.184.215.11"]))]);
+    await w.write([observed(10, wcMeasurement(10, "d.example", { ip: "93.184.215.10" }, ["93.184.215.11"], { blocking: true }))]);
     expect(await analysisOf(10)).toMatchObject({ top_dns_rule_id: "dns_system_answer_unmatched", dns_blocked: 0.75 });
     // Later that day another probe's control resolves that address too.
-    await w.write([observed(11, measurement(11, "d.example", { ip: "93.184.215.10" }, ["93.184.215.10"]))]);
+    await w.write([observed(11, wcMeasurement(11, "d.example", { ip: "93.184.215.10" }, ["93.184.215.10"], { blocking: true }))]);
     const out: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(`ERR ${t}`), interactive: false };
     const services = { db } as unknown as Services;
@@ -81,12 +50,12 @@ describe("web analysis", () => {
   });
 
   it("the writer analyses in-process; the follower catches up on observations left unanalysed", async () => {
-    await new ObservationWriter(db, null).write([observed(20, measurement(20, "e.example", { failure: "dns_nxdomain_error" }, ["93.184.215.20"]))]);
+    await new ObservationWriter(db, null).write([observed(20, wcMeasurement(20, "e.example", { failure: "dns_nxdomain_error" }, ["93.184.215.20"], { blocking: true }))]);
     expect(await analysisOf(20)).toMatchObject({ top_dns_rule_id: "dns_system_failure_ctrl_ok" });
     const follower = new AnalysisFollower(db, { intervalMs: 50 });
     try {
       // Observations written by a process that stopped before analysing them:
-      const o = observed(21, measurement(21, "f.example", { ip: "93.184.215.21" }, ["93.184.215.21"]));
+      const o = observed(21, wcMeasurement(21, "f.example", { ip: "93.184.215.21" }, ["93.184.215.21"], { blocking: true }));
       for (const r of [...o.web, ...o.ctrl]) r.created_at = "2024-05-01 10:00:01.000";
       await db.client.insert({ table: "obs_web_ctrl", values: o.ctrl, format: "JSONEachRow" });
       await db.client.insert({ table: "obs_web", values: o.web, format: "JSONEachRow" });

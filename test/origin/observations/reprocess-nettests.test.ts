@@ -1,31 +1,22 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LocalBlobStore } from "../../../origin/src/blobstore";
 import { queryRows, type Database } from "../../../origin/src/db/clickhouse";
 import { reprocess } from "../../../origin/src/fastpath/pipeline/reprocess";
 import { FastpathStore } from "../../../origin/src/fastpath/pipeline/store";
 import { ObservationWriter } from "../../../origin/src/observations/writer";
 import { corpusAvailable, corpusPath } from "../../support/corpus";
-import { openTempDb, tempDir } from "../fastpath-pipeline/helpers";
+import { useTempDb } from "../../support/temp-db";
 
 // `fastpath reprocess` over archived measurements of the other tests writes their observations as
 // the live pipeline does (the same scoring item, the same writer): telegram's into obs_web,
 // http_invalid_request_line's into obs_http_middlebox.
 
 const suite = corpusAvailable ? describe : describe.skip;
-const tmp = tempDir("reprocess-nettests");
 let db: Database;
-
-beforeAll(async () => {
-  db = await openTempDb(tmp.dir);
-});
-
-afterAll(async () => {
-  await db?.close();
-  tmp.cleanup();
-});
+const tmpDir = useTempDb("reprocess-nettests", (d) => (db = d));
 
 suite("fastpath reprocess of the other tests", () => {
   it("writes obs_web rows for telegram and an obs_http_middlebox row for http_invalid_request_line", async () => {
@@ -36,7 +27,7 @@ suite("fastpath reprocess of the other tests", () => {
     const load = (f: string) => JSON.parse(readFileSync(corpusPath("measurements", f), "utf8")) as Record<string, unknown>;
     const telegram = { ...load("telegram_nourl.json"), input: null, measurement_start_time: start, measurement_uid: `${stamp}.000000_IT_telegram_00000000000000a1` };
     const hirl = { ...load("mbx-1.json"), measurement_start_time: start, measurement_uid: `${stamp}.000000_PT_httpinvalidrequestline_00000000000000a2` };
-    const blobs = new LocalBlobStore(path.join(tmp.dir, "blobs"));
+    const blobs = new LocalBlobStore(path.join(tmpDir, "blobs"));
     const day = stamp.slice(0, 8);
     await blobs.put(`raw/${day}/00/IT/telegram/x.n1.0.jsonl.gz`, gzipSync(`${JSON.stringify(telegram)}\n${JSON.stringify(hirl)}\n`));
 
