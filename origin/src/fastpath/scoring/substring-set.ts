@@ -32,6 +32,8 @@ export class SubstringSet {
   // Scratch reused across scans (single-threaded, synchronous): no per-call allocation.
   private readonly seen: Uint8Array;
   private readonly touched: number[] = [];
+  // step()'s second result (no allocation per character).
+  private stepState = 0;
 
   constructor(patterns: readonly (string | Uint8Array)[]) {
     this.size = patterns.length;
@@ -224,9 +226,8 @@ export class SubstringSet {
     let i = 0;
     for (;;) {
       // The hot loop: ASCII characters while the state has an ASCII row. Those states report
-      // nothing (see the numbering), so a character costs one table load and two comparisons; a
-      // loop this small is what V8 compiles tightly (the general step below, in the same loop,
-      // made every character about 1.6× slower).
+      // nothing (see the numbering), so a character costs one table load and two comparisons. It
+      // is a loop of its own: with the general step inline, large bodies scanned 12–18 % slower.
       while (i < n) {
         const c = text.charCodeAt(i);
         if (c >= 0x80 || s >= asciiCount) break;
@@ -241,9 +242,6 @@ export class SubstringSet {
     }
     return this.collect();
   }
-
-  // step()'s second result (no allocation per character).
-  private stepState = 0;
 
   /**
    * One character (a surrogate pair is one) through the general path: the UTF-8 bytes of
